@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numba
 import numpy as np
 import pytest
+from numba import njit
+from scipy import stats
 from scipy.stats import qmc
 
-from uncertainty.rng import sobol_points
+from uncertainty.rng import (
+    _philox4x64_10_numpy,
+    _to_unit,
+    dirichlet_variate,
+    gamma_variate,
+    philox4x64_10,
+    sobol_points,
+    uniform,
+    uniform_block,
+    uniforms,
+    uniforms_numpy,
+)
 
 
 def test_sobol_points_match_scipy_and_lie_in_open_unit_interval() -> None:
@@ -41,3 +57,243 @@ def test_sobol_points_in_pieces_equal_one_call() -> None:
 def test_sobol_points_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         sobol_points(**kwargs)
+
+
+# --- Philox4x64-10 -------------------------------------------------------------------
+
+MASK64 = 2**64 - 1
+
+
+def _words(value: int, n: int) -> list[int]:
+    """Little-endian 64-bit words of a non-negative integer."""
+    return [(value >> (64 * i)) & MASK64 for i in range(n)]
+
+
+@njit
+def _philox_many(counters: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Call philox4x64_10 from inside another jitted function, one row at a time."""
+    out = np.empty_like(counters)
+    for i in range(counters.shape[0]):
+        c = counters[i]
+        k = keys[i]
+        x0, x1, x2, x3 = philox4x64_10(c[0], c[1], c[2], c[3], k[0], k[1])
+        out[i, 0] = x0
+        out[i, 1] = x1
+        out[i, 2] = x2
+        out[i, 3] = x3
+    return out
+
+
+# Random123 known-answer vectors, philox4x64 10 rounds: (counter, key, expected), as
+# copied from Random123's tests/kat_vectors into D. E. Shaw Research's Random123-Boost,
+# libs/random/test/test_philox.cpp (test_kat_philox4x64).
+KAT_PHILOX4X64_10 = [
+    ([0, 0, 0, 0], [0, 0],
+     [0x16554D9ECA36314C, 0xDB20FE9D672D0FDC, 0xD7E772CEE186176B, 0x7E68B68AEC7BA23B]),
+    ([MASK64] * 4, [MASK64] * 2,
+     [0x87B092C3013FE90B, 0x438C3C67BE8D0224, 0x9CC7D7C69CD777B6, 0xA09CAEBF594F0BA0]),
+    ([0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89],
+     [0x452821E638D01377, 0xBE5466CF34E90C6C],
+     [0xA528F45403E61D95, 0x38C72DBD566E9788, 0xA5A1610E72FD18B5, 0x57BD43B5E52B7FE6]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("counter", "key", "expected"), KAT_PHILOX4X64_10)
+def test_philox_matches_random123_known_answers(
+    counter: list[int], key: list[int], expected: list[int]
+) -> None:
+    got = philox4x64_10(*(np.uint64(w) for w in counter), *(np.uint64(w) for w in key))
+    assert [int(w) for w in got] == expected
+    c = [np.array([w], dtype=np.uint64) for w in counter]
+    got_numpy = _philox4x64_10_numpy(*c, key[0], key[1])
+    assert [int(w[0]) for w in got_numpy] == expected
+
+
+def _numpy_philox_blocks(first_counter: int, key: int, n_blocks: int) -> np.ndarray:
+    """Blocks first_counter .. first_counter+n_blocks-1 (mod 2**256) from NumPy's Philox.
+
+    NumPy's philox.h increments the 256-bit counter *before* each block and returns
+    the block's four words in order, so ``Philox(counter=c).random_raw()`` starts with
+    the block of ``c + 1``: start one below the wanted counter.
+    """
+    bitgen = np.random.Philox(counter=(first_counter - 1) % 2**256, key=key)
+    return bitgen.random_raw(4 * n_blocks).reshape(n_blocks, 4)
+
+
+def test_philox_matches_numpy_philox_bit_for_bit() -> None:
+    rng = np.random.default_rng(20240611)
+    starts = [0, 1, 2**64 - 3, 2**128 - 2, 2**192 - 1, 2**256 - 2]
+    starts += [int(w) for w in rng.integers(0, 2**63, size=4, dtype=np.uint64) << np.uint64(1)]
+    starts += [int.from_bytes(rng.bytes(32), "little") for _ in range(6)]
+    keys = [0, 1, MASK64, 2**64 + 5, 2**128 - 1]
+    keys += [int.from_bytes(rng.bytes(16), "little") for _ in range(5)]
+    n_blocks = 6
+    counters, key_rows, expected = [], [], []
+    for start in starts:
+        for key in keys:
+            expected.append(_numpy_philox_blocks(start, key, n_blocks))
+            for b in range(n_blocks):
+                counters.append(_words((start + b) % 2**256, 4))
+                key_rows.append(_words(key, 2))
+    counters_a = np.array(counters, dtype=np.uint64)
+    keys_a = np.array(key_rows, dtype=np.uint64)
+    expected_a = np.concatenate(expected)
+    # The runs cross word boundaries: carries into c1, c2, c3 and the 2**256 wrap.
+    seen = {tuple(row) for row in counters_a.tolist()}
+    assert {(0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1), (0, 0, 0, 0), (1, 0, 0, 0)} <= seen
+    np.testing.assert_array_equal(_philox_many(counters_a, keys_a), expected_a)
+    for key in keys:
+        rows = np.all(keys_a == np.array(_words(key, 2), dtype=np.uint64), axis=1)
+        got_numpy = np.stack(
+            _philox4x64_10_numpy(*counters_a[rows].T.copy(), *_words(key, 2)), axis=1
+        )
+        np.testing.assert_array_equal(got_numpy, expected_a[rows])
+
+
+def test_uniform_words_follow_numpy_philox_with_the_documented_layout() -> None:
+    seed, sample, block = 12345, 77, 9
+    words = _numpy_philox_blocks(sample + (block << 64), seed, 1)[0]
+    expected = ((words >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    assert uniform_block(seed, sample, block) == tuple(expected)
+    assert [uniform(seed, sample, 4 * block + j) for j in range(4)] == list(expected)
+
+
+def test_unit_conversion_endpoints_are_open() -> None:
+    assert _to_unit(np.uint64(0)) == 2.0**-54
+    assert _to_unit(np.uint64(MASK64)) == 1.0 - 2.0**-54
+    assert _to_unit(np.uint64(1 << 11)) == 1.5 * 2.0**-53
+
+
+# --- uniforms -------------------------------------------------------------------------
+
+
+@njit
+def _uniform_loop(seed: int, start: int, count: int, params: np.ndarray) -> np.ndarray:
+    out = np.empty((count, params.size))
+    for i in range(count):
+        for j in range(params.size):
+            out[i, j] = uniform(seed, start + i, params[j])
+    return out
+
+
+PARAMS = np.array([0, 1, 2, 3, 4, 5, 13, 12, 40, 41, 7, 7, 1000, 3], dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", [0, 1, np.uint64(2**63 + 11)])
+def test_uniforms_agree_across_implementations_splits_and_threads(seed: int) -> None:
+    start, count = 1000, 503
+    whole = uniforms(seed, start, count, PARAMS)
+    assert whole.shape == (count, PARAMS.size)
+    assert np.all(whole > 0.0) and np.all(whole < 1.0)
+    np.testing.assert_array_equal(whole, _uniform_loop(seed, start, count, PARAMS))
+    samples = np.arange(start, start + count)
+    np.testing.assert_array_equal(whole, uniforms_numpy(int(seed), samples, PARAMS))
+    cuts = [0, 1, 2, 100, 101, 400, count]
+    pieces = [uniforms(seed, start + a, b - a, PARAMS) for a, b in itertools.pairwise(cuts)]
+    np.testing.assert_array_equal(np.vstack(pieces), whole)
+    threads = numba.get_num_threads()
+    try:
+        for n in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(n)
+            np.testing.assert_array_equal(uniforms(seed, start, count, PARAMS), whole)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def test_uniforms_numpy_handles_any_sample_order() -> None:
+    samples = np.array([5, 2**40, 0, 5, 3])
+    got = uniforms_numpy(9, samples, PARAMS)
+    for i, s in enumerate(samples):
+        np.testing.assert_array_equal(got[i], uniforms(9, int(s), 1, PARAMS)[0])
+
+
+def test_uniforms_are_uniform_and_streams_are_distinct() -> None:
+    draws = uniforms(2024, 0, 12_500, np.arange(8, dtype=np.int64))
+    assert stats.kstest(draws.ravel(), "uniform").pvalue > 1e-3
+    # Different seeds, samples and parameters give different numbers.
+    other = uniforms(2025, 0, 12_500, np.arange(8, dtype=np.int64))
+    assert np.mean(draws == other) == 0.0
+    assert abs(np.corrcoef(draws[:, 0], draws[:, 1])[0, 1]) < 4 / np.sqrt(12_500)
+
+
+def test_uniforms_reject_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        uniforms(0, -1, 3, PARAMS)
+    with pytest.raises(ValueError, match="parameter indices must be non-negative"):
+        uniforms(0, 0, 3, np.array([1, -2], dtype=np.int64))
+    with pytest.raises(ValueError, match="'samples' must be non-negative"):
+        uniforms_numpy(0, np.array([-1]), PARAMS)
+    with pytest.raises(ValueError, match="'params' must be a 1-d array of integers"):
+        uniforms_numpy(0, np.array([1]), np.array([0.5]))
+    with pytest.raises(ValueError, match="'seed' must be < 2"):
+        uniforms_numpy(2**64, np.array([1]), PARAMS)
+
+
+# --- gamma and Dirichlet --------------------------------------------------------------
+
+
+@njit(parallel=True)
+def _gamma_draws(seed: int, start: int, count: int, param: int, shape: float) -> np.ndarray:
+    out = np.empty(count)
+    for i in numba.prange(count):
+        out[i] = gamma_variate(seed, start + i, param, shape)
+    return out
+
+
+@pytest.mark.parametrize("shape", [0.3, 1.0, 2.5, 50.0])
+def test_gamma_mean_and_variance_within_four_standard_errors(shape: float) -> None:
+    n = 200_000
+    x = _gamma_draws(7, 0, n, 3, shape)
+    assert np.all(x >= 0.0)
+    # Gamma(a, 1): mean a, variance a, fourth central moment 3a**2 + 6a.
+    assert abs(x.mean() - shape) < 4 * np.sqrt(shape / n)
+    assert abs(x.var() - shape) < 4 * np.sqrt((2 * shape**2 + 6 * shape) / n)
+    assert stats.kstest(x[:20_000], stats.gamma(shape).cdf).pvalue > 1e-3
+
+
+def test_gamma_is_a_pure_function_of_its_counter() -> None:
+    whole = _gamma_draws(11, 50, 1000, 2, 0.7)
+    pieces = np.concatenate([_gamma_draws(11, 50, 10, 2, 0.7), _gamma_draws(11, 60, 990, 2, 0.7)])
+    np.testing.assert_array_equal(whole, pieces)
+    assert gamma_variate(11, 55, 2, 0.7) == whole[5]
+    assert not np.array_equal(whole, _gamma_draws(11, 50, 1000, 3, 0.7))
+
+
+def test_gamma_edge_shapes() -> None:
+    assert gamma_variate(1, 2, 3, 0.0) == 0.0
+    assert np.isnan(gamma_variate(1, 2, 3, -1.0))
+    assert np.isnan(gamma_variate(1, 2, 3, np.nan))
+    tiny = _gamma_draws(1, 0, 1000, 0, 1e-3)
+    assert np.all(tiny >= 0.0) and np.all(np.isfinite(tiny))
+
+
+@njit
+def _dirichlet_draws(seed: int, count: int, first_param: int, alphas: np.ndarray) -> np.ndarray:
+    out = np.empty((count, alphas.size))
+    for i in range(count):
+        dirichlet_variate(seed, i, first_param, alphas, out[i])
+    return out
+
+
+def test_dirichlet_rows_sum_to_one_and_means_within_four_standard_errors() -> None:
+    alphas = np.array([0.4, 0.0, 2.0, 5.0, 1.0])
+    n = 100_000
+    x = _dirichlet_draws(3, n, 20, alphas)
+    assert np.all(np.abs(x.sum(axis=1) - 1.0) < 1e-12)
+    assert np.all(x[:, 1] == 0.0) and np.all(x >= 0.0)
+    a0 = alphas.sum()
+    mean = alphas / a0
+    se = np.sqrt(alphas * (a0 - alphas) / (a0**2 * (a0 + 1)) / n)
+    assert np.all(np.abs(x.mean(axis=0) - mean) <= 4 * se)
+    # Component i is the normalised gamma draw of parameter first_param + i.
+    g = np.array([gamma_variate(3, 17, 20 + i, a) for i, a in enumerate(alphas)])
+    np.testing.assert_allclose(x[17], g / g.sum(), rtol=1e-14, atol=0.0)
+
+
+def test_dirichlet_tiny_concentrations_and_invalid_input() -> None:
+    x = _dirichlet_draws(5, 200, 0, np.array([1e-4, 1e-4, 1e-4]))
+    assert np.all(np.abs(x.sum(axis=1) - 1.0) < 1e-12)
+    assert np.all(np.isnan(_dirichlet_draws(5, 2, 0, np.zeros(3))))
+    assert np.all(np.isnan(_dirichlet_draws(5, 2, 0, np.array([1.0, -1.0]))))
+    with pytest.raises(ValueError, match="same length"):
+        dirichlet_variate(1, 0, 0, np.ones(3), np.empty(2))

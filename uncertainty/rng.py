@@ -1,23 +1,460 @@
 """Counter-based random numbers and scrambled Sobol points in (0, 1).
 
 Every random number of a run is a pure function of ``(seed, sample index, parameter
-index)`` (DESIGN.md, decision 2), so results do not depend on chunking, thread count or
-machine. Scrambled Sobol points from :class:`scipy.stats.qmc.Sobol` are the
-quasi-random alternative.
+index)`` (DESIGN.md, decision 2): there is no generator state, so results do not depend
+on chunk size, thread count, number of workers or machine, and any chunk can be
+recomputed alone. Scrambled Sobol points from :class:`scipy.stats.qmc.Sobol` are the
+quasi-random alternative (:func:`sobol_points`).
+
+Generator
+---------
+Philox4x64-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3", the
+Random123 library), bit-for-bit the block function of :class:`numpy.random.Philox` and
+of Random123's known-answer vectors: a 256-bit counter ``(c0, c1, c2, c3)`` and a
+128-bit key ``(k0, k1)`` give four 64-bit words ``(x0, x1, x2, x3)``.
+
+Counter layout (a contract: changing it changes every result of every run)
+-----------------------------------------------------------------------------
+* key ``= (k0, k1) = (seed as uint64, 0)``;
+* counter ``= (c0, c1, c2, c3) = (sample index, block, substream, 0)``.
+
+Uniforms (substream 0)
+    The uniform of ``(seed, sample, param)`` is word ``param % 4`` of block
+    ``param // 4``: counter ``(sample, param // 4, 0, 0)``. A word ``x`` becomes
+    ``u = ((x >> 11) + 0.5) * 2**-53``, the midpoint of one of 2**53 equal cells, so
+    ``2**-54 <= u <= 1 - 2**-54``: never 0 or 1, safe for any ``ppf``.
+Gamma and Dirichlet draws (substreams 1, 2, ...)
+    The gamma draw of ``(seed, sample, param)`` uses block ``c1 = param`` and, for its
+    rejection attempt ``a = 0, 1, 2, ...``, the counter ``(sample, param, 1 + a, 0)``:
+    words 0 and 1 give a Box-Muller normal, word 2 the acceptance uniform, word 3 the
+    uniform of the ``shape < 1`` boost. These counters never meet those of the
+    uniforms (substream 0), so a parameter index may serve both without overlap.
+
+Indices and seeds are non-negative. numba types a Python ``int`` as int64 (converted
+to uint64 inside), so a seed of 2**63 or more must be passed as ``np.uint64``.
+
+Functions callable from numba ``nopython`` code: :func:`philox4x64_10`,
+:func:`uniform`, :func:`uniform_block`, :func:`uniforms`, :func:`gamma_variate`,
+:func:`dirichlet_variate`. :func:`uniforms_numpy` is a pure NumPy reference of
+:func:`uniforms` (the test oracle and benchmark baseline).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
+from typing import Any
 
 import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 from scipy.stats import qmc
 
-__all__ = ["sobol_points"]
+__all__ = [
+    "dirichlet_variate",
+    "gamma_variate",
+    "philox4x64_10",
+    "sobol_points",
+    "uniform",
+    "uniform_block",
+    "uniforms",
+    "uniforms_numpy",
+]
 
 _SOBOL_BITS = 30
 _U_MIN = 2.0**-53
 _U_MAX = 1.0 - 2.0**-53
+
+# Philox4x64 constants (Random123 philox.h).
+_M0 = 0xD2E7470EE14C6C93
+_M1 = 0xCA5A826395121157
+_W0 = 0x9E3779B97F4A7C15
+_W1 = 0xBB67AE8584CAA73B
+_ROUNDS = 10
+_MASK64 = 2**64 - 1
+
+_u64 = np.uint64
+_M0_U = _u64(_M0)
+_M1_U = _u64(_M1)
+_W0_U = _u64(_W0)
+_W1_U = _u64(_W1)
+_SHIFT_U = _u64(11)
+_TWO_M53 = 2.0**-53
+_TWO_PI = 2.0 * math.pi
+
+# One set of options for every kernel: compiled lazily on first call, cached on disk,
+# no fastmath (results must not depend on the compiler's reassociation).
+_kernel = njit(cache=True, nogil=True)
+
+
+def _mulhilo64_typer(typingctx: Any, a: types.Type, b: types.Type) -> tuple[Any, Any] | None:
+    """``_mulhilo64(a, b)``: (high, low) words of the 128-bit product of two uint64.
+
+    Emits ``zext`` to i128, ``mul``, ``lshr 64`` and ``trunc``; LLVM lowers it to a
+    single ``mul``/``mulx`` that yields both halves.
+    """
+    if a != types.uint64 or b != types.uint64:
+        return None
+    signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context: Any, builder: ir.IRBuilder, sig: Any, args: Any) -> ir.Value:
+        i64, i128 = ir.IntType(64), ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        high = builder.trunc(builder.lshr(product, ir.Constant(i128, 64)), i64)
+        low = builder.trunc(product, i64)
+        return context.make_tuple(builder, sig.return_type, (high, low))
+
+    return signature, codegen
+
+
+_mulhilo64: Any = intrinsic(_mulhilo64_typer)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def philox4x64_10(
+    c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """Philox4x64 with 10 rounds: the Random123 block function (numba, nopython).
+
+    Parameters
+    ----------
+    c0, c1, c2, c3 : numpy.uint64
+        The 256-bit counter, least significant word first.
+    k0, k1 : numpy.uint64
+        The 128-bit key.
+
+    Returns
+    -------
+    tuple of 4 numpy.uint64
+        The output words ``(x0, x1, x2, x3)``, as ``philox4x64_R(10, ctr, key)`` in
+        Random123 and one block of :class:`numpy.random.Philox`.
+
+    Notes
+    -----
+    A round maps ``(c0, c1, c2, c3)`` to
+    ``(hi(M1*c2) ^ c1 ^ k0, lo(M1*c2), hi(M0*c0) ^ c3 ^ k1, lo(M0*c0))``; the key is
+    bumped by the Weyl constants ``(W0, W1)`` between rounds. The arguments must be
+    uint64 (cast with ``np.uint64`` in the caller).
+    """
+    for r in range(_ROUNDS):
+        if r > 0:
+            k0 = k0 + _W0_U
+            k1 = k1 + _W1_U
+        hi0, lo0 = _mulhilo64(_M0_U, c0)
+        hi1, lo1 = _mulhilo64(_M1_U, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    return c0, c1, c2, c3
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _to_unit(x: np.uint64) -> float:
+    """Map a 64-bit word to ``((x >> 11) + 0.5) * 2**-53``, in the open interval (0, 1)."""
+    return (float(np.int64(x >> _SHIFT_U)) + 0.5) * _TWO_M53
+
+
+@_kernel
+def uniform_block(seed: int, sample: int, block: int) -> tuple[float, float, float, float]:
+    """The four uniforms of ``(seed, sample, block)``: parameters ``4*block .. 4*block+3``.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed (non-negative, below 2**64).
+    sample : int
+        Sample index (non-negative).
+    block : int
+        Block index, ``param // 4`` (non-negative).
+
+    Returns
+    -------
+    tuple of 4 float
+        ``uniform(seed, sample, 4*block + j)`` for ``j = 0 .. 3``, each in (0, 1).
+    """
+    x0, x1, x2, x3 = philox4x64_10(
+        np.uint64(sample), np.uint64(block), _u64(0), _u64(0), np.uint64(seed), _u64(0)
+    )
+    return _to_unit(x0), _to_unit(x1), _to_unit(x2), _to_unit(x3)
+
+
+@_kernel
+def uniform(seed: int, sample: int, param: int) -> float:
+    """The uniform of ``(seed, sample, param)``, in the open interval (0, 1).
+
+    Word ``param % 4`` of Philox block counter ``(sample, param // 4, 0, 0)`` under key
+    ``(seed, 0)``. A kernel that needs several consecutive parameters should call
+    :func:`uniform_block` once per four of them instead.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed (non-negative, below 2**64).
+    sample : int
+        Sample index (non-negative).
+    param : int
+        Parameter index (non-negative).
+
+    Returns
+    -------
+    float
+        ``((x >> 11) + 0.5) * 2**-53`` of the selected word ``x``.
+    """
+    x = philox4x64_10(
+        np.uint64(sample), np.uint64(param >> 2), _u64(0), _u64(0), np.uint64(seed), _u64(0)
+    )
+    return _to_unit(x[param & 3])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def uniforms(seed: int, start: int, count: int, params: np.ndarray) -> np.ndarray:
+    """Uniforms of samples ``start .. start+count-1`` and the given parameters (parallel).
+
+    Parameters
+    ----------
+    seed : int
+        Run seed (non-negative, below 2**64).
+    start : int
+        First sample index (non-negative).
+    count : int
+        Number of samples (non-negative).
+    params : numpy.ndarray, shape (p,), int64
+        Parameter indices (non-negative), in any order, repeats allowed.
+
+    Returns
+    -------
+    numpy.ndarray, shape (count, p), float64
+        ``out[i, j] == uniform(seed, start + i, params[j])``, bit for bit, whatever the
+        thread count. Consecutive parameters of the same block share one Philox call.
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``count`` is negative or a parameter index is negative.
+    """
+    if start < 0 or count < 0:
+        raise ValueError("'start' and 'count' must be non-negative")
+    n_params = params.shape[0]
+    for j in range(n_params):
+        if params[j] < 0:
+            raise ValueError("parameter indices must be non-negative")
+    out = np.empty((count, n_params), dtype=np.float64)
+    key = np.uint64(seed)
+    zero = _u64(0)
+    for i in prange(count):
+        c0 = np.uint64(start + i)
+        last = -1
+        x = (zero, zero, zero, zero)
+        for j in range(n_params):
+            p = params[j]
+            b = p >> 2
+            if b != last:
+                x = philox4x64_10(c0, np.uint64(b), zero, zero, key, zero)
+                last = b
+            out[i, j] = _to_unit(x[p & 3])
+    return out
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _gamma_parts(seed: int, sample: int, param: int, shape: float) -> tuple[float, float]:
+    """``(g, log_boost)`` with ``g * exp(log_boost)`` a Gamma(shape, 1) draw, shape > 0.
+
+    ``g`` is a Marsaglia-Tsang draw of Gamma(max(shape, shape + 1 if shape < 1)) and
+    ``log_boost = log(U) / shape`` for shape < 1 (else 0), kept in log form so that
+    :func:`dirichlet_variate` can normalise tiny shapes without underflow.
+    """
+    boosted = shape < 1.0
+    a = shape + 1.0 if boosted else shape
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    key = np.uint64(seed)
+    c0 = np.uint64(sample)
+    c1 = np.uint64(param)
+    zero = _u64(0)
+    substream = _u64(1)
+    while True:
+        x0, x1, x2, x3 = philox4x64_10(c0, c1, substream, zero, key, zero)
+        substream += _u64(1)
+        z = math.sqrt(-2.0 * math.log(_to_unit(x0))) * math.cos(_TWO_PI * _to_unit(x1))
+        t = 1.0 + c * z
+        if t <= 0.0:
+            continue
+        v = t * t * t
+        u = _to_unit(x2)
+        z2 = z * z
+        if u < 1.0 - 0.0331 * z2 * z2 or math.log(u) < 0.5 * z2 + d * (1.0 - v + math.log(v)):
+            log_boost = math.log(_to_unit(x3)) / shape if boosted else 0.0
+            return d * v, log_boost
+
+
+@_kernel
+def gamma_variate(seed: int, sample: int, param: int, shape: float) -> float:
+    """An exact Gamma(shape, 1) draw, a pure function of ``(seed, sample, param, shape)``.
+
+    Marsaglia & Tsang (2000), "A simple method for generating gamma variables", ACM
+    TOMS 26(3), 363-372, with its squeeze; for ``shape < 1`` the boost
+    ``Gamma(shape) = Gamma(shape + 1) * U**(1/shape)``. Attempt ``a`` (0, 1, ...) reads
+    Philox counter ``(sample, param, 1 + a, 0)`` under key ``(seed, 0)``: words 0-1 a
+    Box-Muller normal, word 2 the acceptance uniform, word 3 (of the accepted attempt)
+    the boost uniform. Multiply by a scale for Gamma(shape, scale).
+
+    Parameters
+    ----------
+    seed : int
+        Run seed (non-negative, below 2**64).
+    sample : int
+        Sample index (non-negative).
+    param : int
+        Parameter index (non-negative); it is the block word ``c1`` of the counter.
+    shape : float
+        Shape parameter, ``>= 0``.
+
+    Returns
+    -------
+    float
+        The draw, ``>= 0``; exactly 0.0 when ``shape == 0``; NaN when ``shape`` is
+        negative, NaN or infinite.
+    """
+    if shape == 0.0:
+        return 0.0
+    if not (shape > 0.0 and shape < math.inf):
+        return math.nan
+    g, log_boost = _gamma_parts(seed, sample, param, shape)
+    if log_boost == 0.0:
+        return g
+    return g * math.exp(log_boost)
+
+
+@_kernel
+def dirichlet_variate(
+    seed: int, sample: int, first_param: int, alphas: np.ndarray, out: np.ndarray
+) -> None:
+    """Fill ``out`` with a Dirichlet(alphas) draw built from normalised gamma draws.
+
+    Component ``i`` is ``gamma_variate(seed, sample, first_param + i, alphas[i])``
+    divided by the sum over components (computed in log form, so tiny concentrations
+    do not underflow to 0/0). A component with ``alphas[i] == 0`` is exactly 0.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed (non-negative, below 2**64).
+    sample : int
+        Sample index (non-negative).
+    first_param : int
+        Parameter index of component 0; the draw uses ``first_param .. first_param+k-1``.
+    alphas : numpy.ndarray, shape (k,), float64
+        Concentrations, ``>= 0``, at least one positive.
+    out : numpy.ndarray, shape (k,), float64
+        Written in place: the shares, summing to 1. All NaN if no concentration is
+        positive or one is negative, NaN or infinite.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` and ``alphas`` differ in length.
+    """
+    k = alphas.shape[0]
+    if out.shape[0] != k:
+        raise ValueError("'out' and 'alphas' must have the same length")
+    top = -math.inf
+    valid = True
+    for i in range(k):
+        a = alphas[i]
+        if a == 0.0:
+            out[i] = -math.inf
+        elif a > 0.0 and a < math.inf:
+            g, log_boost = _gamma_parts(seed, sample, first_param + i, a)
+            out[i] = math.log(g) + log_boost
+            top = max(top, out[i])
+        else:
+            valid = False
+    if not valid or top == -math.inf:
+        out[:] = math.nan
+        return
+    total = 0.0
+    for i in range(k):
+        out[i] = math.exp(out[i] - top)
+        total += out[i]
+    for i in range(k):
+        out[i] /= total
+
+
+def _mulhilo_numpy(m: np.uint64, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """High and low words of ``m * a`` (uint64) with 32-bit pieces, in pure NumPy."""
+    mask = _u64(0xFFFFFFFF)
+    s32 = _u64(32)
+    m_lo, m_hi = m & mask, m >> s32
+    a_lo, a_hi = a & mask, a >> s32
+    ll = a_lo * m_lo
+    lh = a_lo * m_hi
+    hl = a_hi * m_lo
+    hh = a_hi * m_hi
+    mid = (ll >> s32) + (lh & mask) + (hl & mask)
+    hi = hh + (lh >> s32) + (hl >> s32) + (mid >> s32)
+    lo = (mid << s32) | (ll & mask)
+    return hi, lo
+
+
+def _philox4x64_10_numpy(
+    c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, c3: np.ndarray, k0: int, k1: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised Philox4x64-10 on uint64 arrays (the NumPy reference)."""
+    for r in range(_ROUNDS):
+        key0 = _u64((k0 + r * _W0) & _MASK64)
+        key1 = _u64((k1 + r * _W1) & _MASK64)
+        hi0, lo0 = _mulhilo_numpy(_M0_U, c0)
+        hi1, lo1 = _mulhilo_numpy(_M1_U, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ key0, lo1, hi0 ^ c3 ^ key1, lo0
+    return c0, c1, c2, c3
+
+
+def uniforms_numpy(seed: int, samples: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Pure NumPy reference of :func:`uniforms` for arbitrary sample indices.
+
+    Parameters
+    ----------
+    seed : int
+        Run seed, ``0 <= seed < 2**64``.
+    samples : array_like of int, shape (n,)
+        Sample indices (non-negative).
+    params : array_like of int, shape (p,)
+        Parameter indices (non-negative).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, p), float64
+        ``out[i, j] == uniform(seed, samples[i], params[j])``, bit for bit.
+
+    Raises
+    ------
+    ValueError
+        If the seed, a sample index or a parameter index is out of range.
+    """
+    seed = _check_int("seed", seed, minimum=0)
+    if seed > _MASK64:
+        raise ValueError(f"'seed' must be < 2**64 (got {seed})")
+    samples = _index_array("samples", samples)
+    params = _index_array("params", params)
+    blocks, lane_of = np.unique(params >> _u64(2), return_inverse=True)
+    shape = (samples.size, blocks.size)
+    c0 = np.broadcast_to(samples[:, None], shape).copy()
+    c1 = np.broadcast_to(blocks[None, :], shape).copy()
+    zero = np.zeros(shape, dtype=np.uint64)
+    words = np.stack(_philox4x64_10_numpy(c0, c1, zero, zero.copy(), seed, 0), axis=-1)
+    x = words[:, lane_of.ravel(), (params & _u64(3)).astype(np.intp)]
+    return ((x >> _SHIFT_U).astype(np.float64) + 0.5) * _TWO_M53
+
+
+def _index_array(name: str, values: np.ndarray) -> np.ndarray:
+    """Validate a 1-d array of non-negative integer indices; return it as uint64."""
+    array = np.asarray(values)
+    if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(
+            f"'{name}' must be a 1-d array of integers (got {array.dtype}, shape {array.shape})"
+        )
+    if array.size and array.min() < 0:
+        raise ValueError(f"'{name}' must be non-negative (got {array.min()})")
+    return array.astype(np.uint64)
 
 
 def _check_int(name: str, value: object, *, minimum: int) -> int:
