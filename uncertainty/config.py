@@ -1,0 +1,295 @@
+"""Run files (TOML) -> validated, frozen run objects; the only TOML parser of the package.
+
+A run file names the dataset, the model options, the Monte Carlo and sensitivity
+settings, the scenario switches of the baseline, the scenarios to compare on common
+random numbers, and distribution overrides. See ``runs/china-2019.toml`` for every key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from uncertainty.model import ALLOCATIONS, Scenario
+
+__all__ = [
+    "ConfigError",
+    "MonteCarloConfig",
+    "RunConfig",
+    "ScenarioConfig",
+    "SensitivityConfig",
+    "load_run",
+    "parse_run",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SAMPLERS = ("philox", "sobol")
+LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic")
+
+
+class ConfigError(ValueError):
+    """A run file breaks a rule; the message names the file, key, value and rule."""
+
+    def __init__(self, file: str | Path, key: str, rule: str, value: object = None) -> None:
+        self.file, self.key, self.rule, self.value = str(file), key, rule, value
+        super().__init__(f"{file}: key '{key}': {rule} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class MonteCarloConfig:
+    """Monte Carlo settings (``[montecarlo]``)."""
+
+    samples: int = 1_000_000
+    seed: int = 20190101
+    chunk_size: int = 65_536
+    sampler: str = "philox"
+    per_mine: bool = True
+    systematic: bool = True
+    grade_stripping_correlation: float = 0.0
+
+
+@dataclass(frozen=True)
+class SensitivityConfig:
+    """Sobol settings (``[sensitivity]``)."""
+
+    enabled: bool = False
+    n_base: int = 1024
+    seed: int = 20190101
+    metrics: tuple[str, ...] = (
+        "hidden_to_material_ratio", "hidden_flows_mt", "hidden_abroad_share",
+        "nev_to_icev_hidden_ratio",
+    )
+    by: tuple[str, ...] = LEVELS
+    num_resamples: int = 100
+    conf_level: float = 0.95
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """One scenario (``[[scenarios]]``): switches plus input overrides."""
+
+    name: str
+    switches: Scenario
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated run file."""
+
+    name: str
+    path: Path | None
+    dataset: Path
+    domestic: str = "CHN"
+    allocation: str = "economic"
+    baseline: Scenario = field(default_factory=Scenario)
+    montecarlo: MonteCarloConfig = field(default_factory=MonteCarloConfig)
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    scenarios: tuple[ScenarioConfig, ...] = ()
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    resolved: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _pos_int(file: Path | str, key: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ConfigError(file, key, "must be a positive integer", v)
+    return v
+
+
+def _nonneg_int(file: Path | str, key: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ConfigError(file, key, "must be a non-negative integer", v)
+    return v
+
+
+def _number(file: Path | str, key: str, v: Any, lo: float, hi: float, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+            or not lo <= v <= hi:
+        raise ConfigError(file, key, f"must be a number in {what}", v)
+    return float(v)
+
+
+def _bool(file: Path | str, key: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError(file, key, "must be true or false", v)
+    return v
+
+
+def _table(file: Path | str, key: str, v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ConfigError(file, key, "must be a table", v)
+    return v
+
+
+def _check_keys(file: Path | str, prefix: str, d: Mapping[str, Any], allowed: set[str]) -> None:
+    for k in d:
+        if k not in allowed:
+            raise ConfigError(file, f"{prefix}{k}",
+                              f"unknown key; allowed: {', '.join(sorted(allowed))}", k)
+
+
+_SWITCH_KEYS = {"recycled_copper_share", "recycled_share", "lfp_share", "clean_energy_factor"}
+
+
+def _switches(file: Path | str, prefix: str, d: Mapping[str, Any]) -> Scenario:
+    rec: dict[str, float] = {}
+    if "recycled_share" in d:
+        for metal, v in _table(file, f"{prefix}recycled_share", d["recycled_share"]).items():
+            rec[metal] = _number(file, f"{prefix}recycled_share.{metal}", v, 0, 1, "[0, 1]")
+    if "recycled_copper_share" in d:
+        rec["copper"] = _number(file, f"{prefix}recycled_copper_share",
+                                d["recycled_copper_share"], 0, 1, "[0, 1]")
+    lfp = d.get("lfp_share")
+    if lfp is not None:
+        lfp = _number(file, f"{prefix}lfp_share", lfp, 0, 1, "[0, 1]")
+    clean = _number(file, f"{prefix}clean_energy_factor", d.get("clean_energy_factor", 1.0),
+                    0, math.inf, "[0, inf)")
+    return Scenario(recycled_share=rec, lfp_share=lfp, clean_energy_factor=clean)
+
+
+def _overrides(file: Path | str, key: str, d: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in _table(file, key, d).items():
+        if isinstance(spec, int | float) and not isinstance(spec, bool):
+            out[name] = {"dist": "fixed", "value": float(spec)}
+        else:
+            spec = _table(file, f"{key}.{name}", spec)
+            if "dist" not in spec:
+                raise ConfigError(file, f"{key}.{name}", "a distribution needs a 'dist' name", spec)
+            out[name] = dict(spec)
+    return out
+
+
+def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
+              base: Path | None = None) -> RunConfig:
+    """Validate a run mapping (as parsed from TOML) into a :class:`RunConfig`.
+
+    ``base`` is the folder relative paths are resolved against (the run file's folder).
+    """
+    _check_keys(file, "", data, {"name", "description", "dataset", "domestic", "allocation",
+                                 "scenario", "montecarlo", "sensitivity", "scenarios",
+                                 "overrides"})
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise ConfigError(file, "name", "must be a simple name of letters, digits, '.', '_' or "
+                          "'-' (it names the out folder; no path separators or '..')", name)
+    base = base or Path.cwd()
+    ds = data.get("dataset", "../distributions")
+    if not isinstance(ds, str) or not ds:
+        raise ConfigError(file, "dataset", "must be a path to a dataset folder", ds)
+    dataset = (base / ds).resolve()
+    domestic = data.get("domestic", "CHN")
+    if not isinstance(domestic, str) or not re.fullmatch(r"[A-Z]{3}", domestic):
+        raise ConfigError(file, "domestic", "must be an ISO 3166-1 alpha-3 code", domestic)
+    allocation = data.get("allocation", "economic")
+    if allocation not in ALLOCATIONS:
+        raise ConfigError(file, "allocation", f"must be one of {', '.join(ALLOCATIONS)}",
+                          allocation)
+    sw = _table(file, "scenario", data.get("scenario", {}))
+    _check_keys(file, "scenario.", sw, _SWITCH_KEYS)
+    baseline = _switches(file, "scenario.", sw)
+
+    mc = _table(file, "montecarlo", data.get("montecarlo", {}))
+    _check_keys(file, "montecarlo.", mc, set(MonteCarloConfig.__dataclass_fields__))
+    d = MonteCarloConfig()
+    sampler = mc.get("sampler", d.sampler)
+    if sampler not in SAMPLERS:
+        raise ConfigError(file, "montecarlo.sampler", f"must be one of {', '.join(SAMPLERS)}",
+                          sampler)
+    montecarlo = MonteCarloConfig(
+        samples=_pos_int(file, "montecarlo.samples", mc.get("samples", d.samples)),
+        seed=_nonneg_int(file, "montecarlo.seed", mc.get("seed", d.seed)),
+        chunk_size=_pos_int(file, "montecarlo.chunk_size", mc.get("chunk_size", d.chunk_size)),
+        sampler=sampler,
+        per_mine=_bool(file, "montecarlo.per_mine", mc.get("per_mine", d.per_mine)),
+        systematic=_bool(file, "montecarlo.systematic", mc.get("systematic", d.systematic)),
+        grade_stripping_correlation=_number(
+            file, "montecarlo.grade_stripping_correlation",
+            mc.get("grade_stripping_correlation", 0.0), -0.99, 0.99, "[-0.99, 0.99]"),
+    )
+    se = _table(file, "sensitivity", data.get("sensitivity", {}))
+    _check_keys(file, "sensitivity.", se, set(SensitivityConfig.__dataclass_fields__))
+    sd = SensitivityConfig()
+    n_base = _pos_int(file, "sensitivity.n_base", se.get("n_base", sd.n_base))
+    if n_base & (n_base - 1):
+        raise ConfigError(file, "sensitivity.n_base", "must be a power of 2", n_base)
+    by = tuple(se.get("by", sd.by))
+    for lev in by:
+        if lev not in LEVELS:
+            raise ConfigError(file, "sensitivity.by", f"levels must be among {', '.join(LEVELS)}",
+                              lev)
+    metrics = se.get("metrics", list(sd.metrics))
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics) \
+            or not metrics:
+        raise ConfigError(file, "sensitivity.metrics", "must be a non-empty list of metric names",
+                          metrics)
+    sensitivity = SensitivityConfig(
+        enabled=_bool(file, "sensitivity.enabled", se.get("enabled", sd.enabled)),
+        n_base=n_base,
+        seed=_nonneg_int(file, "sensitivity.seed", se.get("seed", montecarlo.seed)),
+        metrics=tuple(metrics), by=by,
+        num_resamples=_pos_int(file, "sensitivity.num_resamples",
+                               se.get("num_resamples", sd.num_resamples)),
+        conf_level=_number(file, "sensitivity.conf_level", se.get("conf_level", sd.conf_level),
+                           0.5, 0.999, "[0.5, 0.999]"),
+        log=_bool(file, "sensitivity.log", se.get("log", sd.log)),
+    )
+    scen_list = data.get("scenarios", [])
+    if not isinstance(scen_list, list):
+        raise ConfigError(file, "scenarios", "must be an array of tables ([[scenarios]])",
+                          scen_list)
+    scenarios = []
+    seen: set[str] = set()
+    for i, s in enumerate(scen_list):
+        key = f"scenarios[{i}]"
+        s = _table(file, key, s)
+        _check_keys(file, f"{key}.", s, _SWITCH_KEYS | {"name", "overrides", "description"})
+        sname = s.get("name")
+        if not isinstance(sname, str) or not _NAME.match(sname) or sname in seen:
+            raise ConfigError(file, f"{key}.name", "must be a unique simple name", sname)
+        seen.add(sname)
+        merged = {**sw, **{k: v for k, v in s.items() if k in _SWITCH_KEYS}}
+        scenarios.append(ScenarioConfig(
+            sname, _switches(file, f"{key}.", merged),
+            _overrides(file, f"{key}.overrides", s.get("overrides", {}))))
+    overrides = _overrides(file, "overrides", data.get("overrides", {}))
+    return RunConfig(
+        name=name, path=Path(file) if file != "<run>" else None, dataset=dataset,
+        domestic=domestic, allocation=allocation, baseline=baseline, montecarlo=montecarlo,
+        sensitivity=sensitivity, scenarios=tuple(scenarios), overrides=overrides,
+        resolved=dict(data),
+    )
+
+
+def load_run(path: str | Path) -> RunConfig:
+    """Read and validate a run file.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable TOML or a broken rule, naming the file, key, value and rule.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(p, "<file>", "run file not found", str(p))
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(p, "<file>", f"not valid TOML ({exc})", None) from exc
+    if not data:
+        raise ConfigError(p, "<file>", "run file is empty", None)
+    return parse_run(data, file=p, base=p.parent)
+
+
+def with_overrides(run: RunConfig, **changes: Any) -> RunConfig:
+    """Return a copy of ``run`` with Monte Carlo settings changed (CLI flags)."""
+    from dataclasses import replace
+
+    mc = replace(run.montecarlo, **{k: v for k, v in changes.items() if v is not None})
+    return replace(run, montecarlo=mc)

@@ -1,0 +1,579 @@
+"""The TMR model: a plain NumPy reference and a numba kernel of the same equations.
+
+The equations (DOMAIN.md section 2), for mine ``m`` of metal ``k`` in country ``c``,
+all masses in tonnes per tonne of refined metal:
+
+.. math::
+
+    g'_m &= \\min(g_m b^g_k, 1), \\quad r'_m = \\min(r_m b^r_k, 1), \\quad s'_m = s_m b^s_k \\\\
+    \\text{ore}_m &= 1 / (g'_m r'_m) \\\\
+    \\text{waste}_m &= s'_m \\, \\text{ore}_m \\\\
+    \\text{tail}_m &= \\max(\\text{ore}_m - \\text{conc}_m, 0), \\quad
+        \\text{conc}_m = 1/\\text{conc\\_grade}_m \\text{ (1 for whole-ore routes)} \\\\
+    \\text{hf}_m &= \\sigma_m a_m (\\text{waste}_m + \\text{tail}_m) / \\rho_m, \\quad
+    \\text{used}_m = a_m \\text{conc}_m / \\rho_m
+
+with :math:`b` the systematic factors of metal k, :math:`a_m` the allocation share,
+:math:`\\rho_m` the smelting/refining recovery and :math:`\\sigma_m` 1 for solid ore,
+0 for brine (spent brine is not a hidden flow). China's supply mix weights the mines:
+
+.. math::
+
+    h_k^{\\text{mine}} = \\sum_c s_{kc} \\sum_{m \\in (k, c)} \\frac{p_m}{P_{kc}} \\text{hf}_m,
+
+:math:`s_{kc}` the share of China's supply of k from c, :math:`p_m` the mine's production
+and :math:`P_{kc}` the production of all mines of k in c. Process energy adds
+:math:`E_k f_{\\text{grid}} \\phi / 1000` (t HF per t; :math:`\\phi` the clean-energy
+factor) and :math:`E_k f_{\\text{coal}} \\phi / 1000` of used extraction, both counted in
+China (where the metal is smelted and refined). Recycling a share :math:`\\kappa_k` of
+metal k with secondary TMR fraction :math:`\\epsilon_k` scales both by
+:math:`1 - \\kappa_k + \\kappa_k \\epsilon_k`. Per vehicle type v, metal entering
+manufacturing (t) is
+
+.. math::
+
+    D_{vk} = (c_{vk} + \\text{kWh}_v \\, \\pi \\sum_h x_h I_{hk}) / (1000 \\, y_k),
+
+:math:`c` the content (kg), :math:`\\pi` the pack factor, :math:`x` the chemistry mix,
+:math:`I` the cathode intensity (kg/kWh), :math:`y_k` the fabrication yield; hidden flow
+per vehicle :math:`H_v = \\sum_k D_{vk} h_k`, and fleet totals weight by the counts
+:math:`N_v`. "Material in cars" is :math:`\\sum_v N_v \\sum_k D_{vk}`: the metal entering
+car manufacturing, scrap included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+
+from uncertainty.data import GRADE_BASIS_FACTORS, Dataset
+
+__all__ = [
+    "ALLOCATIONS",
+    "BATTERY_METALS",
+    "Model",
+    "Scenario",
+    "build_model",
+    "evaluate",
+    "evaluate_reference",
+]
+
+ALLOCATIONS = ("economic", "mass", "main-product")
+BATTERY_METALS = ("lithium", "cobalt", "nickel")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Scenario switches (not uncertain): the study's three mitigation levers.
+
+    Parameters
+    ----------
+    recycled_share : mapping metal -> share in [0, 1]
+        Share of the metal's demand met by secondary metal.
+    lfp_share : float or None
+        Target LFP share of the battery chemistry mix (the other chemistries are
+        scaled down proportionally); None keeps the data's mix.
+    clean_energy_factor : float
+        Multiplier on the hidden flow (and coal) per kWh of smelting and refining energy.
+    """
+
+    recycled_share: dict[str, float] = field(default_factory=dict)
+    lfp_share: float | None = None
+    clean_energy_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class Model:
+    """Flat arrays of a dataset, ready for the kernels, and the names of everything.
+
+    Per-mine inputs are ``grade`` (metal mass fraction), ``stripping`` and ``recovery``,
+    each shaped (n_samples, n_mines); every other uncertain input sits in one global
+    vector per sample, laid out by :attr:`global_names`.
+    """
+
+    metals: tuple[str, ...]
+    countries: tuple[str, ...]
+    vehicles: tuple[str, ...]
+    chemistries: tuple[str, ...]
+    mine_ids: tuple[str, ...]
+    domestic: str
+    # per mine
+    mine_metal: np.ndarray
+    mine_group: np.ndarray
+    mine_weight: np.ndarray
+    mine_conc: np.ndarray
+    mine_alloc_rr: np.ndarray
+    mine_solid: np.ndarray
+    nominal_grade: np.ndarray
+    nominal_stripping: np.ndarray
+    nominal_recovery: np.ndarray
+    # per (metal, country) group
+    group_metal: np.ndarray
+    group_country: np.ndarray
+    # per metal / vehicle / chemistry
+    fab_yield: np.ndarray
+    secondary_fraction: np.ndarray
+    nev: np.ndarray
+    intensity: np.ndarray  # (n_chem, n_metals) kg per kWh
+    battery_metal: np.ndarray  # (n_metals,) 1.0 for Li, Co, Ni
+    lfp_index: int
+    # global vector layout
+    global_names: tuple[str, ...]
+    nominal_globals: np.ndarray
+    offsets: dict[str, int]
+    metric_names: tuple[str, ...]
+
+    @property
+    def n_mines(self) -> int:
+        return len(self.mine_ids)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_metal)
+
+    def scenario_arrays(self, scenario: Scenario) -> tuple[np.ndarray, float, float]:
+        """Return (recycled share per metal, clean-energy factor, LFP target or -1)."""
+        rec = np.zeros(len(self.metals))
+        for metal, share in scenario.recycled_share.items():
+            if metal not in self.metals:
+                raise ValueError(f"scenario recycles unknown metal '{metal}'")
+            rec[self.metals.index(metal)] = share
+        lfp = -1.0 if scenario.lfp_share is None else float(scenario.lfp_share)
+        if lfp >= 0 and self.lfp_index < 0:
+            raise ValueError("scenario sets lfp_share but the dataset has no LFP chemistry")
+        return rec, float(scenario.clean_energy_factor), lfp
+
+
+def _metric_names(metals: Sequence[str], vehicles: Sequence[str], nev: Sequence[bool],
+                  countries: Sequence[str]) -> tuple[str, ...]:
+    names = [
+        "tmr_mt", "hidden_flows_mt", "used_extraction_mt", "material_in_cars_mt",
+        "hidden_to_material_ratio", "share_entering_cars", "hidden_abroad_share",
+        "nev_to_icev_hidden_ratio", "energy_hidden_share",
+    ]
+    names += [f"hidden_flows_mt_{m}" for m in metals]
+    names += [f"hidden_share_{m}" for m in metals]
+    names += [f"tmr_coefficient_{m}" for m in metals]
+    names += [f"hidden_per_vehicle_t_{v}" for v in vehicles]
+    for v, is_nev in zip(vehicles, nev, strict=True):
+        if is_nev:
+            names += [f"battery_metals_material_share_{v}", f"battery_metals_hidden_share_{v}"]
+    names += [f"hidden_flows_mt_country_{c.lower()}" for c in countries]
+    return tuple(names)
+
+
+def allocation_shares(mines, allocation: str) -> np.ndarray:
+    """Allocation share of each mine row under the chosen method."""
+    if allocation == "economic":
+        return mines["alloc_economic"].to_numpy(float)
+    if allocation == "mass":
+        return mines["alloc_mass"].to_numpy(float)
+    if allocation == "main-product":
+        return mines["main_product"].to_numpy(bool).astype(float)
+    raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)} (got {allocation!r})")
+
+
+def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "CHN") -> Model:
+    """Flatten a validated dataset into the arrays the kernels use.
+
+    Parameters
+    ----------
+    ds : Dataset
+    allocation : {'economic', 'mass', 'main-product'}
+        How a multi-product mine's hidden flow is shared among its products.
+    domestic : str
+        ISO3 code of the country whose supply chain is studied (hidden flows elsewhere
+        are "abroad"; process energy is counted here).
+    """
+    metals = tuple(ds.metals)
+    kidx = {m: i for i, m in enumerate(metals)}
+    mines = ds.mines
+    supply = ds.tables["supply"]
+    countries = tuple(sorted(set(mines["country"]) | set(supply["country"]) | {domestic}))
+    cidx = {c: i for i, c in enumerate(countries)}
+
+    # groups: (metal, country) pairs of the supply table, in file order
+    groups = list(zip(supply["metal"], supply["country"], strict=True))
+    gidx = {g: i for i, g in enumerate(groups)}
+    mine_metal = np.array([kidx[m] for m in mines["metal"]], dtype=np.int64)
+    mine_group = np.array(
+        [gidx.get((m, c), -1) for m, c in zip(mines["metal"], mines["country"], strict=True)],
+        dtype=np.int64,
+    )
+    prod = mines["production_t"].to_numpy(float)
+    group_prod = np.zeros(len(groups))
+    np.add.at(group_prod, mine_group[mine_group >= 0], prod[mine_group >= 0])
+    weight = np.where(mine_group >= 0, prod / np.where(mine_group >= 0, group_prod[mine_group], 1.0), 0.0)
+    mine_group = np.where(mine_group >= 0, mine_group, 0)  # weight 0 rows: any group
+
+    factor = np.array([GRADE_BASIS_FACTORS[u] for u in mines["grade_unit"]])
+    conc_grade = mines["conc_grade"].to_numpy(float)
+    conc = np.where(np.isnan(conc_grade), 1.0, 1.0 / np.where(np.isnan(conc_grade), 1.0, conc_grade))
+    alloc = allocation_shares(mines, allocation)
+    alloc_rr = alloc / mines["refining_recovery"].to_numpy(float)
+    solid = (mines["mining_method"].to_numpy(str) != "brine").astype(float)
+
+    met = ds.tables["metals"].set_index("metal").loc[list(metals)]
+    fleet = ds.tables["fleet"]
+    vehicles = tuple(fleet["vehicle"])
+    nev = fleet["nev"].to_numpy(bool)
+    chem_tab = ds.tables["battery_mix"]
+    chems = tuple(chem_tab["chemistry"])
+    intensity = np.zeros((len(chems), len(metals)))
+    for ch, m, x in ds.tables["chemistries"][["chemistry", "metal", "kg_per_kwh"]].itertuples(index=False):
+        if ch in chems:
+            intensity[chems.index(ch), kidx[m]] = x
+    lfp_index = chems.index("LFP") if "LFP" in chems else -1
+
+    # ---- the global vector
+    names: list[str] = []
+    values: list[float] = []
+    offsets: dict[str, int] = {}
+
+    def block(key: str, labels: Sequence[str], vals: Sequence[float]) -> None:
+        offsets[key] = len(names)
+        names.extend(f"{key}[{lab}]" if lab else key for lab in labels)
+        values.extend(float(v) for v in vals)
+
+    block("sys_grade", metals, np.ones(len(metals)))
+    block("sys_stripping", metals, np.ones(len(metals)))
+    block("sys_recovery", metals, np.ones(len(metals)))
+    block("supply", [f"{m},{c}" for m, c in groups], supply["share"].to_numpy(float))
+    block("energy_kwh_per_t", metals, met["energy_kwh_per_t"].to_numpy(float))
+    block("grid_hf_kg_per_kwh", [""], [ds.global_value("grid_hf_kg_per_kwh")])
+    block("coal_used_kg_per_kwh", [""], [ds.global_value("coal_used_kg_per_kwh")])
+    block("battery_pack_factor", [""], [ds.global_value("battery_pack_factor")])
+    content = np.zeros((len(vehicles), len(metals)))
+    for v, m, x in ds.tables["vehicles"][["vehicle", "metal", "content_kg"]].itertuples(index=False):
+        content[vehicles.index(v), kidx[m]] = x
+    block("content_kg", [f"{v},{m}" for v in vehicles for m in metals], content.ravel())
+    block("battery_kwh", vehicles, fleet["battery_kwh_mode"].to_numpy(float))
+    block("battery_mix", chems, chem_tab["share"].to_numpy(float))
+    block("count", vehicles, fleet["count"].to_numpy(float))
+
+    battery_metal = np.array([1.0 if m in BATTERY_METALS else 0.0 for m in metals])
+    return Model(
+        metals=metals, countries=countries, vehicles=vehicles, chemistries=chems,
+        mine_ids=tuple(mines["mine_id"]), domestic=domestic,
+        mine_metal=mine_metal, mine_group=mine_group, mine_weight=weight, mine_conc=conc,
+        mine_alloc_rr=alloc_rr, mine_solid=solid,
+        nominal_grade=mines["grade"].to_numpy(float) * factor,
+        nominal_stripping=mines["stripping_ratio"].to_numpy(float),
+        nominal_recovery=mines["mill_recovery"].to_numpy(float),
+        group_metal=np.array([kidx[m] for m, _ in groups], dtype=np.int64),
+        group_country=np.array([cidx[c] for _, c in groups], dtype=np.int64),
+        fab_yield=met["fabrication_yield"].to_numpy(float),
+        secondary_fraction=met["secondary_tmr_fraction"].to_numpy(float),
+        nev=nev.astype(np.float64), intensity=intensity, battery_metal=battery_metal,
+        lfp_index=lfp_index,
+        global_names=tuple(names), nominal_globals=np.array(values), offsets=offsets,
+        metric_names=_metric_names(metals, vehicles, list(nev), countries),
+    )
+
+
+# =========================================================================== kernel
+_jit = nb.njit(cache=True, nogil=True, error_model="numpy")
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def mine_terms(g, s, r, conc, alloc_rr, solid):
+    """Hidden flow and used extraction of one mine, t per t of refined metal.
+
+    ``g`` grade (metal mass fraction, systematic factor applied), ``s`` stripping ratio,
+    ``r`` mill recovery; see the module docstring for the equations.
+    """
+    ore = 1.0 / (g * r)
+    tail = ore - conc
+    if tail < 0.0:
+        tail = 0.0
+    hf = solid * alloc_rr * (s * ore + tail)
+    used = alloc_rr * conc
+    return hf, used
+
+
+@_jit
+def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
+           group_metal, group_country, fab_yield, secondary, nev, intensity, battery_metal,
+           domestic, recycled, clean, lfp, lfp_index, wk):
+    """Turn group sums ``hs``/``us`` (G,) and one global vector into all metrics.
+
+    ``off`` holds the offsets of the global blocks in the order of
+    :data:`GLOBAL_BLOCKS`; ``wk`` is a work array of length >= n_metals * 6 + n_countries
+    + n_vehicles * (n_metals + 2) + n_chems.
+    """
+    K = n_metals
+    V = n_vehicles
+    o_supply, o_energy, o_grid, o_coal, o_pack, o_content, o_kwh, o_mix, o_count = (
+        off[3], off[4], off[5], off[6], off[7], off[8], off[9], off[10], off[11])
+    h_mine = wk[0:K]
+    u_mine = wk[K:2 * K]
+    hk = wk[2 * K:3 * K]
+    uk = wk[3 * K:4 * K]
+    dem = wk[4 * K:5 * K]      # fleet demand per metal, t
+    hf_k = wk[5 * K:6 * K]
+    hf_c = wk[6 * K:6 * K + n_countries]
+    base = 6 * K + n_countries
+    D = wk[base:base + V * K]  # per vehicle per metal, t
+    mix = wk[base + V * K:base + V * K + n_chems]
+    for k in range(K):
+        h_mine[k] = 0.0
+        u_mine[k] = 0.0
+        dem[k] = 0.0
+    for c in range(n_countries):
+        hf_c[c] = 0.0
+    for gi in range(hs.shape[0]):
+        k = group_metal[gi]
+        sh = glob[o_supply + gi]
+        h_mine[k] += sh * hs[gi]
+        u_mine[k] += sh * us[gi]
+    grid = glob[o_grid] * clean / 1000.0
+    coal = glob[o_coal] * clean / 1000.0
+    for k in range(K):
+        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
+        e = glob[o_energy + k]
+        hk[k] = (h_mine[k] + e * grid) * f
+        uk[k] = (u_mine[k] + e * coal) * f
+    # battery chemistry mix (optionally switched to LFP)
+    for h in range(n_chems):
+        mix[h] = glob[o_mix + h]
+    if lfp >= 0.0:
+        rest = 1.0 - mix[lfp_index]
+        for h in range(n_chems):
+            if h == lfp_index:
+                mix[h] = lfp
+            elif rest > 0.0:
+                mix[h] = mix[h] * (1.0 - lfp) / rest
+    pack = glob[o_pack]
+    material = 0.0
+    hf_total = 0.0
+    used_total = 0.0
+    n_nev = 0.0
+    n_ice = 0.0
+    hf_nev = 0.0
+    hf_ice = 0.0
+    i_vehicle = 9 + 3 * K
+    i_battery = i_vehicle + V
+    nb_i = 0
+    for v in range(V):
+        kwh = glob[o_kwh + v] * pack
+        n_v = glob[o_count + v]
+        hv = 0.0
+        dv = 0.0
+        bat_d = 0.0
+        bat_h = 0.0
+        for k in range(K):
+            cathode = 0.0
+            for h in range(n_chems):
+                cathode += mix[h] * intensity[h, k]
+            d = (glob[o_content + v * K + k] + kwh * cathode) / (1000.0 * fab_yield[k])
+            D[v * K + k] = d
+            dem[k] += n_v * d
+            hv += d * hk[k]
+            dv += d
+            if battery_metal[k] > 0.0:
+                bat_d += d
+                bat_h += d * hk[k]
+            used_total += n_v * d * uk[k]
+        material += n_v * dv
+        hf_total += n_v * hv
+        out[i_vehicle + v] = hv
+        if nev[v] > 0.0:
+            n_nev += n_v
+            hf_nev += n_v * hv
+            out[i_battery + 2 * nb_i] = bat_d / dv if dv > 0.0 else 0.0
+            out[i_battery + 2 * nb_i + 1] = bat_h / hv if hv > 0.0 else 0.0
+            nb_i += 1
+        else:
+            n_ice += n_v
+            hf_ice += n_v * hv
+    energy_hf = 0.0
+    for k in range(K):
+        hf_k[k] = dem[k] * hk[k]
+        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
+        energy_hf += dem[k] * glob[o_energy + k] * grid * f
+    for gi in range(hs.shape[0]):
+        k = group_metal[gi]
+        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
+        hf_c[group_country[gi]] += dem[k] * glob[o_supply + gi] * hs[gi] * f
+    hf_c[domestic] += energy_hf
+    tmr = hf_total + used_total
+    out[0] = tmr / 1e6
+    out[1] = hf_total / 1e6
+    out[2] = used_total / 1e6
+    out[3] = material / 1e6
+    out[4] = hf_total / material
+    out[5] = material / tmr
+    out[6] = 1.0 - hf_c[domestic] / hf_total
+    per_nev = hf_nev / n_nev if n_nev > 0.0 else np.nan
+    per_ice = hf_ice / n_ice if n_ice > 0.0 else np.nan
+    out[7] = per_nev / per_ice
+    out[8] = energy_hf / hf_total
+    for k in range(K):
+        out[9 + k] = hf_k[k] / 1e6
+        out[9 + K + k] = hf_k[k] / hf_total
+        out[9 + 2 * K + k] = hk[k] + uk[k]
+    i_country = i_battery + 2 * nb_i
+    for c in range(n_countries):
+        out[i_country + c] = hf_c[c] / 1e6
+
+
+GLOBAL_BLOCKS = (
+    "sys_grade", "sys_stripping", "sys_recovery", "supply", "energy_kwh_per_t",
+    "grid_hf_kg_per_kwh", "coal_used_kg_per_kwh", "battery_pack_factor", "content_kg",
+    "battery_kwh", "battery_mix", "count",
+)
+
+
+def kernel_args(model: Model, scenario: Scenario | None = None) -> tuple:
+    """The arrays and scalars :func:`finish` needs after ``hs, us, glob, out``."""
+    rec, clean, lfp = model.scenario_arrays(scenario or Scenario())
+    off = np.array([model.offsets[b] for b in GLOBAL_BLOCKS], dtype=np.int64)
+    return (
+        off, len(model.metals), len(model.vehicles), len(model.chemistries),
+        len(model.countries), model.group_metal, model.group_country, model.fab_yield,
+        model.secondary_fraction, model.nev, model.intensity, model.battery_metal,
+        model.countries.index(model.domestic), rec, clean, lfp, model.lfp_index,
+    )
+
+
+def work_size(model: Model) -> int:
+    K, V = len(model.metals), len(model.vehicles)
+    return 6 * K + len(model.countries) + V * (K + 2) + len(model.chemistries)
+
+
+@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _evaluate_kernel(grade, stripping, recovery, glob, out, mine_metal, mine_group, mine_weight,
+                     mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, fargs):
+    n, M = grade.shape
+    off = fargs[0]
+    K = fargs[1]
+    for i in nb.prange(n):
+        hs = np.zeros(n_groups)
+        us = np.zeros(n_groups)
+        wk = np.empty(nwork)
+        for m in range(M):
+            k = mine_metal[m]
+            g = grade[i, m] * glob[i, off[0] + k]
+            if g > 1.0:
+                g = 1.0
+            r = recovery[i, m] * glob[i, off[2] + k]
+            if r > 1.0:
+                r = 1.0
+            s = stripping[i, m] * glob[i, off[1] + k]
+            hf, used = mine_terms(g, s, r, mine_conc[m], mine_alloc_rr[m], mine_solid[m])
+            gi = mine_group[m]
+            hs[gi] += mine_weight[m] * hf
+            us[gi] += mine_weight[m] * used
+        finish(hs, us, glob[i], out[i], *fargs, wk)
+
+
+def evaluate(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: np.ndarray,
+             glob: np.ndarray, scenario: Scenario | None = None) -> np.ndarray:
+    """Compiled evaluation of every metric for a block of parameter vectors.
+
+    Parameters
+    ----------
+    model : Model
+    grade, stripping, recovery : ndarray, shape (n, n_mines)
+        Metal mass fraction, t waste per t ore, mill recovery (systematic factors not
+        yet applied; they are in ``glob``).
+    glob : ndarray, shape (n, n_globals)
+        Global inputs laid out as ``model.global_names``.
+    scenario : Scenario, optional
+
+    Returns
+    -------
+    ndarray, shape (n, n_metrics)
+        Columns named by ``model.metric_names``.
+    """
+    grade, stripping, recovery, glob = (np.ascontiguousarray(a, dtype=np.float64)
+                                        for a in (grade, stripping, recovery, glob))
+    n = grade.shape[0]
+    out = np.empty((n, len(model.metric_names)))
+    _evaluate_kernel(grade, stripping, recovery, glob, out, model.mine_metal, model.mine_group,
+                     model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
+                     model.n_groups, work_size(model), kernel_args(model, scenario))
+    return out
+
+
+# ======================================================================= reference
+def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
+                       recovery: np.ndarray, glob: np.ndarray,
+                       scenario: Scenario | None = None) -> np.ndarray:
+    """The same equations as :func:`evaluate`, in plain vectorised NumPy (the oracle)."""
+    rec, clean, lfp = model.scenario_arrays(scenario or Scenario())
+    o = model.offsets
+    K, V, G = len(model.metals), len(model.vehicles), model.n_groups
+    n = grade.shape[0]
+    mk = model.mine_metal
+    g = np.minimum(grade * glob[:, o["sys_grade"] + mk], 1.0)
+    r = np.minimum(recovery * glob[:, o["sys_recovery"] + mk], 1.0)
+    s = stripping * glob[:, o["sys_stripping"] + mk]
+    ore = 1.0 / (g * r)
+    tail = np.maximum(ore - model.mine_conc, 0.0)
+    hf = model.mine_solid * model.mine_alloc_rr * (s * ore + tail)
+    used = model.mine_alloc_rr * model.mine_conc * np.ones_like(hf)
+    onehot = np.zeros((model.n_mines, G))
+    onehot[np.arange(model.n_mines), model.mine_group] = model.mine_weight
+    hs = hf @ onehot
+    us = used @ onehot
+    share = glob[:, o["supply"]:o["supply"] + G]
+    metal_onehot = np.zeros((G, K))
+    metal_onehot[np.arange(G), model.group_metal] = 1.0
+    h_mine = (share * hs) @ metal_onehot
+    u_mine = (share * us) @ metal_onehot
+    f = 1.0 - rec + rec * model.secondary_fraction
+    energy = glob[:, o["energy_kwh_per_t"]:o["energy_kwh_per_t"] + K]
+    grid = glob[:, [o["grid_hf_kg_per_kwh"]]] * clean / 1000.0
+    coal = glob[:, [o["coal_used_kg_per_kwh"]]] * clean / 1000.0
+    hk = (h_mine + energy * grid) * f
+    uk = (u_mine + energy * coal) * f
+    mix = glob[:, o["battery_mix"]:o["battery_mix"] + len(model.chemistries)].copy()
+    if lfp >= 0:
+        rest = 1.0 - mix[:, model.lfp_index]
+        scale = np.where(rest > 0, (1.0 - lfp) / np.where(rest > 0, rest, 1.0), 1.0)
+        mix = mix * scale[:, None]
+        mix[:, model.lfp_index] = lfp
+    cathode = mix @ model.intensity  # (n, K)
+    kwh = glob[:, o["battery_kwh"]:o["battery_kwh"] + V] * glob[:, [o["battery_pack_factor"]]]
+    content = glob[:, o["content_kg"]:o["content_kg"] + V * K].reshape(n, V, K)
+    D = (content + kwh[:, :, None] * cathode[:, None, :]) / (1000.0 * model.fab_yield)
+    counts = glob[:, o["count"]:o["count"] + V]
+    Hv = (D * hk[:, None, :]).sum(axis=2)
+    Dv = D.sum(axis=2)
+    dem = (counts[:, :, None] * D).sum(axis=1)
+    hf_total = (counts * Hv).sum(axis=1)
+    used_total = (dem * uk).sum(axis=1)
+    material = (counts * Dv).sum(axis=1)
+    hf_k = dem * hk
+    energy_hf = (dem * energy * grid * f).sum(axis=1)
+    hf_c = np.zeros((n, len(model.countries)))
+    contrib = dem[:, model.group_metal] * share * hs * f[model.group_metal]
+    for gi in range(G):
+        hf_c[:, model.group_country[gi]] += contrib[:, gi]
+    dom = model.countries.index(model.domestic)
+    hf_c[:, dom] += energy_hf
+    nev = model.nev > 0
+    per_nev = (counts[:, nev] * Hv[:, nev]).sum(axis=1) / counts[:, nev].sum(axis=1)
+    per_ice = (counts[:, ~nev] * Hv[:, ~nev]).sum(axis=1) / counts[:, ~nev].sum(axis=1)
+    tmr = hf_total + used_total
+    cols = [tmr / 1e6, hf_total / 1e6, used_total / 1e6, material / 1e6, hf_total / material,
+            material / tmr, 1.0 - hf_c[:, dom] / hf_total, per_nev / per_ice,
+            energy_hf / hf_total]
+    cols += list((hf_k / 1e6).T) + list((hf_k / hf_total[:, None]).T) + list((hk + uk).T)
+    cols += list(Hv.T)
+    bm = model.battery_metal > 0
+    for v in np.nonzero(nev)[0]:
+        cols.append(D[:, v, bm].sum(axis=1) / Dv[:, v])
+        cols.append((D[:, v, bm] * hk[:, bm]).sum(axis=1) / Hv[:, v])
+    cols += list((hf_c / 1e6).T)
+    return np.column_stack(cols)
+
+
+def nominal_inputs(model: Model, n: int = 1) -> tuple[np.ndarray, ...]:
+    """Nominal (point-value) inputs repeated ``n`` times: grade, stripping, recovery, glob."""
+    return (np.tile(model.nominal_grade, (n, 1)), np.tile(model.nominal_stripping, (n, 1)),
+            np.tile(model.nominal_recovery, (n, 1)), np.tile(model.nominal_globals, (n, 1)))

@@ -1,0 +1,195 @@
+"""Writing and reading outputs: the only writer of the package.
+
+Every file is written to a temporary name in the same folder and renamed into place
+(``os.replace`` is atomic on POSIX), so a reader never sees half a file and an
+interrupted run leaves only whole files. A lock file stops two processes from writing
+the same out folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "OutputLockedError",
+    "ResultsError",
+    "lock_folder",
+    "read_csv",
+    "read_json",
+    "software_versions",
+    "write_bytes",
+    "write_csv",
+    "write_json",
+    "write_parquet",
+    "write_text",
+]
+
+
+class OutputLockedError(RuntimeError):
+    """Another process holds the out folder's lock."""
+
+
+class ResultsError(ValueError):
+    """A stored result file is missing or corrupt; the message names it."""
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write UTF-8 text atomically."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
+    """Write a DataFrame as CSV atomically (full float precision, ``\\n`` line ends)."""
+    return write_text(path, df.to_csv(index=False, lineterminator="\n", float_format="%.17g"))
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write JSON atomically (sorted keys, 2-space indent)."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
+    """Write a DataFrame as Parquet atomically, with deterministic bytes."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
+    pq.write_table(table, buf, compression="zstd", write_statistics=False)
+    return write_bytes(path, buf.getvalue())
+
+
+def read_csv(path: str | Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a result CSV, raising :class:`ResultsError` naming the file if missing or corrupt."""
+    p = Path(path)
+    if not p.is_file():
+        raise ResultsError(f"{p}: result file is missing")
+    try:
+        df = pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{p}: result file is corrupt ({exc})") from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ResultsError(f"{p}: result file is corrupt (missing column(s) {', '.join(missing)})")
+    return df
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    """Read a JSON result, raising :class:`ResultsError` naming the file if missing or corrupt."""
+    p = Path(path)
+    if not p.is_file():
+        raise ResultsError(f"{p}: result file is missing")
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{p}: result file is corrupt ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise ResultsError(f"{p}: result file is corrupt (not a JSON object)")
+    return obj
+
+
+@contextlib.contextmanager
+def lock_folder(folder: str | Path) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` for writing; raise if another process holds it.
+
+    The lock is ``.lock`` holding the owner's PID, created with O_EXCL. A lock left by a
+    process that no longer exists (killed) is taken over.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or "0")
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                raise OutputLockedError(
+                    f"{folder}: another process (pid {pid}) is writing this out folder; "
+                    f"wait for it or remove {lock} if it is gone") from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        break
+    try:
+        yield folder
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python, the platform and the packages results depend on."""
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for pkg in ("uncertainty", "numpy", "numba", "scipy", "pandas", "SALib", "pyarrow",
+                "seaborn", "matplotlib", "dask", "distributed"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def manifest(**fields: Any) -> dict[str, Any]:
+    """A manifest dict: the given fields plus software versions."""
+    out: dict[str, Any] = dict(fields)
+    out["versions"] = software_versions()
+    return out
+
+
+def input_hashes(dataset_hashes: Mapping[str, str], run_path: Path | None) -> dict[str, str]:
+    """SHA-256 of every input: the dataset's files and the run file."""
+    from uncertainty.data import sha256_file
+
+    out = {f"dataset/{k}": v for k, v in sorted(dataset_hashes.items())}
+    if run_path is not None and Path(run_path).is_file():
+        out[f"run/{Path(run_path).name}"] = sha256_file(run_path)
+    return out
