@@ -168,20 +168,12 @@ def test_scenarios_inherit_baseline_switches(tmp_path):
     assert cu.recycled_share == {"copper": 0.5}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in config.py line 30/179/254: _NAME uses '$', which matches before a final "
-    "newline, so name = \"abc\\n\" passes and names an out folder with a newline "
-    "(fix: _NAME.fullmatch(name) or end the pattern with \\Z)"))
 def test_name_with_trailing_newline_rejected(tmp_path):
     p = write(tmp_path, 'name = "abc\\n"\n')
     with pytest.raises(ConfigError, match="key 'name'"):
         load_run(p)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in config.py line 222: tuple(se.get('by')) splits a string into characters, so "
-    "by = \"mine\" is reported as (got 'm') (fix: require a list of strings first, as "
-    "for 'metrics')"))
 def test_by_as_string_reported_whole(tmp_path):
     p = write(tmp_path, 'name = "r"\n[sensitivity]\nby = "mine"\n')
     with pytest.raises(ConfigError, match=r"key 'sensitivity\.by'.*\(got 'mine'\)$"):

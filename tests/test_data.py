@@ -287,11 +287,6 @@ def test_default_dataset_regenerates_byte_identical(tmp_path):
         assert (folder / name).read_bytes() == (DEFAULT_DATASET / name).read_bytes(), name
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in data.read_table: pandas takes the first column as the row index when a data "
-    "line has one field more than the header, shifting every column; the error then "
-    "names line 3 / the wrong column (fix: pd.read_csv(..., index_col=False) and reject "
-    "lines whose field count differs from the header's, naming the line)"))
 def test_extra_field_names_its_line(tmp_path, make_dataset):
     folder = make_dataset(tmp_path, countries="iso3,name\nCHL,Chile,extra\nCHN,China\n")
     with pytest.raises(DataValidationError, match=r"countries\.csv: row 2\b"):

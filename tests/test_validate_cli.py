@@ -140,13 +140,6 @@ def test_base_tables_are_copies():
     assert base_tables()["mines"][0]["grade"] == "0.01"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: `validate` accepts scenario switches the dataset cannot apply (recycled_share of "
-    "an unknown metal, lfp_share without an LFP chemistry); `run` then dies in "
-    "model.Model.scenario_arrays with a ValueError traceback and exit 1. Fix: in "
-    "cli._validate and before pipeline runs, call model.scenario_arrays(run.baseline) and "
-    "each scenario's switches, re-raising ValueError as ConfigError(file, "
-    "'scenarios[i].recycled_share.<metal>' / '...lfp_share', ...)"))
 @pytest.mark.parametrize(("switch", "needle"), [
     ("[scenario.recycled_share]\nunobtainium = 1.0", "unobtainium"),
     ("[scenario]\nlfp_share = 0.5", "lfp_share"),

@@ -27,7 +27,7 @@ __all__ = [
     "parse_run",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SAMPLERS = ("philox", "sobol")
 LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic")
 
@@ -176,7 +176,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
                                  "scenario", "montecarlo", "sensitivity", "scenarios",
                                  "overrides"})
     name = data.get("name")
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise ConfigError(file, "name", "must be a simple name of letters, digits, '.', '_' or "
                           "'-' (it names the out folder; no path separators or '..')", name)
     base = base or Path.cwd()
@@ -219,7 +219,10 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     n_base = _pos_int(file, "sensitivity.n_base", se.get("n_base", sd.n_base))
     if n_base & (n_base - 1):
         raise ConfigError(file, "sensitivity.n_base", "must be a power of 2", n_base)
-    by = tuple(se.get("by", sd.by))
+    by = se.get("by", list(sd.by))
+    if not isinstance(by, list) or not all(isinstance(x, str) for x in by) or not by:
+        raise ConfigError(file, "sensitivity.by", "must be a non-empty list of level names", by)
+    by = tuple(by)
     for lev in by:
         if lev not in LEVELS:
             raise ConfigError(file, "sensitivity.by", f"levels must be among {', '.join(LEVELS)}",
@@ -251,7 +254,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
         s = _table(file, key, s)
         _check_keys(file, f"{key}.", s, _SWITCH_KEYS | {"name", "overrides", "description"})
         sname = s.get("name")
-        if not isinstance(sname, str) or not _NAME.match(sname) or sname in seen:
+        if not isinstance(sname, str) or not _NAME.fullmatch(sname) or sname in seen:
             raise ConfigError(file, f"{key}.name", "must be a unique simple name", sname)
         seen.add(sname)
         merged = {**sw, **{k: v for k, v in s.items() if k in _SWITCH_KEYS}}

@@ -238,6 +238,23 @@ def _row_label(spec: TableSpec, raw: pd.DataFrame, i: int) -> str:
     return ", ".join(f"{k}={raw.iloc[i][k]}" for k in spec.key if k in raw.columns)
 
 
+def _check_field_counts(path: Path) -> None:
+    """Every line must have as many fields as the header (pandas would shift columns)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
+    n_header = len(rows[0]) if rows else 0
+    for line_no, fields in enumerate(rows, start=1):
+        if fields and len(fields) != n_header:
+                raise DataValidationError(
+                    path, f"line has {len(fields)} fields but the header has {n_header}",
+                    row=line_no, value=",".join(fields))
+
+
 def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
     """Read and validate one CSV file against its spec.
 
@@ -247,8 +264,10 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
         raise DataValidationError(path, "file not found")
     if path.stat().st_size == 0:
         raise DataValidationError(path, "file is empty")
+    _check_field_counts(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                          index_col=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
     if raw.empty:

@@ -195,7 +195,8 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
     countries = tuple(sorted(set(mines["country"]) | set(supply["country"]) | {domestic}))
     cidx = {c: i for i, c in enumerate(countries)}
 
-    # groups: (metal, country) pairs of the supply table, in file order
+    # groups: (metal, country) pairs of the supply table, by metal (file order within)
+    supply = supply.iloc[np.argsort([kidx[m] for m in supply["metal"]], kind="stable")]
     groups = list(zip(supply["metal"], supply["country"], strict=True))
     gidx = {g: i for i, g in enumerate(groups)}
     mine_metal = np.array([kidx[m] for m in mines["metal"]], dtype=np.int64)
@@ -295,48 +296,36 @@ def mine_terms(g, s, r, conc, alloc_rr, solid):
 
 
 @_jit
-def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
-           group_metal, group_country, fab_yield, secondary, nev, intensity, battery_metal,
-           domestic, recycled, clean, lfp, lfp_index, wk):
-    """Turn group sums ``hs``/``us`` (G,) and one global vector into all metrics.
+def prep_size(n_metals, n_vehicles):
+    """Length of the per-row preparation array (see :func:`prepare`)."""
+    return n_vehicles * n_metals + 4 * n_metals + 3 * n_vehicles + 2
 
-    ``off`` holds the offsets of the global blocks in the order of
-    :data:`GLOBAL_BLOCKS`; ``wk`` is a work array of length >= n_metals * 6 + n_countries
-    + n_vehicles * (n_metals + 2) + n_chems.
+
+@_jit
+def prepare(glob, prep, off, n_metals, n_vehicles, n_chems, fab_yield, secondary, intensity,
+            battery_metal, recycled, clean, lfp, lfp_index, mix):
+    """Everything of one row that depends on the global inputs only.
+
+    ``prep`` layout: D (V*K, t metal per vehicle), dem (K, fleet demand t), fk (K,
+    recycling factor), ehf (K, energy HF t/t), eused (K, energy used t/t), counts (V),
+    Dv (V, t per vehicle), batD (V, battery-metal t per vehicle), material (t),
+    energy_hf (t, fleet).
     """
     K = n_metals
     V = n_vehicles
-    o_supply, o_energy, o_grid, o_coal, o_pack, o_content, o_kwh, o_mix, o_count = (
-        off[3], off[4], off[5], off[6], off[7], off[8], off[9], off[10], off[11])
-    h_mine = wk[0:K]
-    u_mine = wk[K:2 * K]
-    hk = wk[2 * K:3 * K]
-    uk = wk[3 * K:4 * K]
-    dem = wk[4 * K:5 * K]      # fleet demand per metal, t
-    hf_k = wk[5 * K:6 * K]
-    hf_c = wk[6 * K:6 * K + n_countries]
-    base = 6 * K + n_countries
-    D = wk[base:base + V * K]  # per vehicle per metal, t
-    mix = wk[base + V * K:base + V * K + n_chems]
-    for k in range(K):
-        h_mine[k] = 0.0
-        u_mine[k] = 0.0
-        dem[k] = 0.0
-    for c in range(n_countries):
-        hf_c[c] = 0.0
-    for gi in range(hs.shape[0]):
-        k = group_metal[gi]
-        sh = glob[o_supply + gi]
-        h_mine[k] += sh * hs[gi]
-        u_mine[k] += sh * us[gi]
+    o_energy, o_grid, o_coal, o_pack, o_content, o_kwh, o_mix, o_count = (
+        off[4], off[5], off[6], off[7], off[8], off[9], off[10], off[11])
+    pD = 0
+    pdem = V * K
+    pf = pdem + K
+    pehf = pf + K
+    peu = pehf + K
+    pcount = peu + K
+    pDv = pcount + V
+    pbat = pDv + V
+    pmat = pbat + V
     grid = glob[o_grid] * clean / 1000.0
     coal = glob[o_coal] * clean / 1000.0
-    for k in range(K):
-        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
-        e = glob[o_energy + k]
-        hk[k] = (h_mine[k] + e * grid) * f
-        uk[k] = (u_mine[k] + e * coal) * f
-    # battery chemistry mix (optionally switched to LFP)
     for h in range(n_chems):
         mix[h] = glob[o_mix + h]
     if lfp >= 0.0:
@@ -347,9 +336,85 @@ def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
             elif rest > 0.0:
                 mix[h] = mix[h] * (1.0 - lfp) / rest
     pack = glob[o_pack]
+    energy_hf = 0.0
+    for k in range(K):
+        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
+        e = glob[o_energy + k]
+        prep[pf + k] = f
+        prep[pehf + k] = e * grid * f
+        prep[peu + k] = e * coal * f
+        prep[pdem + k] = 0.0
     material = 0.0
-    hf_total = 0.0
+    for v in range(V):
+        kwh = glob[o_kwh + v] * pack
+        n_v = glob[o_count + v]
+        prep[pcount + v] = n_v
+        dv = 0.0
+        bd = 0.0
+        for k in range(K):
+            cathode = 0.0
+            for h in range(n_chems):
+                cathode += mix[h] * intensity[h, k]
+            d = (glob[o_content + v * K + k] + kwh * cathode) / (1000.0 * fab_yield[k])
+            prep[pD + v * K + k] = d
+            prep[pdem + k] += n_v * d
+            dv += d
+            if battery_metal[k] > 0.0:
+                bd += d
+        prep[pDv + v] = dv
+        prep[pbat + v] = bd
+        material += n_v * dv
+    for k in range(K):
+        energy_hf += prep[pdem + k] * prep[pehf + k]
+    prep[pmat] = material
+    prep[pmat + 1] = energy_hf
+
+
+@_jit
+def aggregate(hs, us, glob, prep, state, off, n_metals, n_vehicles, n_countries, group_metal,
+              group_country):
+    """Supply-weighted mine terms: ``state`` = h_mine (K), u_mine (K), hf_country (C, t).
+
+    ``hf_country`` holds the mine part of each country's fleet hidden flow (process
+    energy is added to the domestic country by :func:`outputs`).
+    """
+    K = n_metals
+    V = n_vehicles
+    o_supply = off[3]
+    pdem = V * K
+    pf = pdem + K
+    for j in range(2 * K + n_countries):
+        state[j] = 0.0
+    for gi in range(hs.shape[0]):
+        k = group_metal[gi]
+        sh = glob[o_supply + gi]
+        state[k] += sh * hs[gi]
+        state[K + k] += sh * us[gi]
+        state[2 * K + group_country[gi]] += prep[pdem + k] * sh * hs[gi] * prep[pf + k]
+
+
+@_jit
+def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_metal, domestic,
+            hk):
+    """All metrics of one row from its state and preparation (``hk`` a work array, K)."""
+    K = n_metals
+    V = n_vehicles
+    pD = 0
+    pdem = V * K
+    pf = pdem + K
+    pehf = pf + K
+    peu = pehf + K
+    pcount = peu + K
+    pDv = pcount + V
+    pbat = pDv + V
+    pmat = pbat + V
     used_total = 0.0
+    for k in range(K):
+        hk[k] = state[k] * prep[pf + k] + prep[pehf + k]
+        uk = state[K + k] * prep[pf + k] + prep[peu + k]
+        used_total += prep[pdem + k] * uk
+        out[9 + 2 * K + k] = hk[k] + uk
+    hf_total = 0.0
     n_nev = 0.0
     n_ice = 0.0
     hf_nev = 0.0
@@ -358,47 +423,28 @@ def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
     i_battery = i_vehicle + V
     nb_i = 0
     for v in range(V):
-        kwh = glob[o_kwh + v] * pack
-        n_v = glob[o_count + v]
         hv = 0.0
-        dv = 0.0
-        bat_d = 0.0
         bat_h = 0.0
         for k in range(K):
-            cathode = 0.0
-            for h in range(n_chems):
-                cathode += mix[h] * intensity[h, k]
-            d = (glob[o_content + v * K + k] + kwh * cathode) / (1000.0 * fab_yield[k])
-            D[v * K + k] = d
-            dem[k] += n_v * d
-            hv += d * hk[k]
-            dv += d
+            x = prep[pD + v * K + k] * hk[k]
+            hv += x
             if battery_metal[k] > 0.0:
-                bat_d += d
-                bat_h += d * hk[k]
-            used_total += n_v * d * uk[k]
-        material += n_v * dv
+                bat_h += x
+        n_v = prep[pcount + v]
         hf_total += n_v * hv
         out[i_vehicle + v] = hv
         if nev[v] > 0.0:
             n_nev += n_v
             hf_nev += n_v * hv
-            out[i_battery + 2 * nb_i] = bat_d / dv if dv > 0.0 else 0.0
+            dv = prep[pDv + v]
+            out[i_battery + 2 * nb_i] = prep[pbat + v] / dv if dv > 0.0 else 0.0
             out[i_battery + 2 * nb_i + 1] = bat_h / hv if hv > 0.0 else 0.0
             nb_i += 1
         else:
             n_ice += n_v
             hf_ice += n_v * hv
-    energy_hf = 0.0
-    for k in range(K):
-        hf_k[k] = dem[k] * hk[k]
-        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
-        energy_hf += dem[k] * glob[o_energy + k] * grid * f
-    for gi in range(hs.shape[0]):
-        k = group_metal[gi]
-        f = 1.0 - recycled[k] + recycled[k] * secondary[k]
-        hf_c[group_country[gi]] += dem[k] * glob[o_supply + gi] * hs[gi] * f
-    hf_c[domestic] += energy_hf
+    material = prep[pmat]
+    energy_hf = prep[pmat + 1]
     tmr = hf_total + used_total
     out[0] = tmr / 1e6
     out[1] = hf_total / 1e6
@@ -406,18 +452,43 @@ def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
     out[3] = material / 1e6
     out[4] = hf_total / material
     out[5] = material / tmr
-    out[6] = 1.0 - hf_c[domestic] / hf_total
+    dom = state[2 * K + domestic] + energy_hf
+    out[6] = 1.0 - dom / hf_total
     per_nev = hf_nev / n_nev if n_nev > 0.0 else np.nan
     per_ice = hf_ice / n_ice if n_ice > 0.0 else np.nan
     out[7] = per_nev / per_ice
     out[8] = energy_hf / hf_total
     for k in range(K):
-        out[9 + k] = hf_k[k] / 1e6
-        out[9 + K + k] = hf_k[k] / hf_total
-        out[9 + 2 * K + k] = hk[k] + uk[k]
+        x = prep[pdem + k] * hk[k]
+        out[9 + k] = x / 1e6
+        out[9 + K + k] = x / hf_total
     i_country = i_battery + 2 * nb_i
     for c in range(n_countries):
-        out[i_country + c] = hf_c[c] / 1e6
+        x = state[2 * K + c]
+        if c == domestic:
+            x += energy_hf
+        out[i_country + c] = x / 1e6
+
+
+@_jit
+def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
+           group_metal, group_country, fab_yield, secondary, nev, intensity, battery_metal,
+           domestic, recycled, clean, lfp, lfp_index, wk):
+    """Turn group sums ``hs``/``us`` (G,) and one global vector into all metrics.
+
+    ``wk`` is a work array of length :func:`work_size`.
+    """
+    K = n_metals
+    V = n_vehicles
+    np_ = prep_size(K, V)
+    prep = wk[0:np_]
+    state = wk[np_:np_ + 2 * K + n_countries]
+    hk = wk[np_ + 2 * K + n_countries:np_ + 3 * K + n_countries]
+    mix = wk[np_ + 3 * K + n_countries:np_ + 3 * K + n_countries + n_chems]
+    prepare(glob, prep, off, K, V, n_chems, fab_yield, secondary, intensity, battery_metal,
+            recycled, clean, lfp, lfp_index, mix)
+    aggregate(hs, us, glob, prep, state, off, K, V, n_countries, group_metal, group_country)
+    outputs(state, prep, out, K, V, n_countries, nev, battery_metal, domestic, hk)
 
 
 GLOBAL_BLOCKS = (
@@ -440,8 +511,9 @@ def kernel_args(model: Model, scenario: Scenario | None = None) -> tuple:
 
 
 def work_size(model: Model) -> int:
+    """Length of the work array :func:`finish` needs."""
     K, V = len(model.metals), len(model.vehicles)
-    return 6 * K + len(model.countries) + V * (K + 2) + len(model.chemistries)
+    return V * K + 4 * K + 3 * V + 2 + 3 * K + len(model.countries) + len(model.chemistries)
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -449,7 +521,6 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mine_metal, mine_gro
                      mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, fargs):
     n, M = grade.shape
     off = fargs[0]
-    K = fargs[1]
     for i in nb.prange(n):
         hs = np.zeros(n_groups)
         us = np.zeros(n_groups)

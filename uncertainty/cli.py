@@ -1,0 +1,211 @@
+"""Command line: argument parsing and exit codes only (``uncertainty`` / ``python -m uncertainty``).
+
+Exit codes: 0 success, 2 invalid input (the message names file, row/key, value and
+rule; no traceback), 1 an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEFAULT_RUN = Path("runs/china-2019.toml")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer (got {text!r})") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer (got {text!r})")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with a one-line message, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="uncertainty", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="Monte Carlo, sensitivity and scenarios as the run file says")
+    r.add_argument("runs", nargs="*", type=Path,
+                   help="run files or folders of run files (default runs/china-2019.toml)")
+    r.add_argument("--samples", type=_positive_int)
+    r.add_argument("--seed", type=_nonneg_int)
+    r.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/)")
+    r.add_argument("--chunk-size", type=_positive_int)
+    r.add_argument("--workers", type=_positive_int, help="start a local Dask cluster of N workers")
+    r.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    r.add_argument("--deterministic", action="store_true", help="nominal values only")
+    r.add_argument("--resume", action="store_true", help="finish an interrupted run")
+    r.add_argument("--force", action="store_true", help="re-run finished runs")
+    r.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("sobol", help="Sobol sensitivity alone")
+    s.add_argument("run", type=Path)
+    s.add_argument("--base-samples", type=_positive_int)
+    s.add_argument("--by", action="append",
+                   choices=["parameter", "mine", "metal-kind", "country", "systematic"])
+    s.add_argument("--metric", action="append")
+    s.add_argument("--out", type=Path)
+    s.add_argument("--log", action="store_true", help="indices of the log of each metric")
+    s.add_argument("--quiet", action="store_true")
+
+    v = sub.add_parser("validate", help="check data folders and run files")
+    v.add_argument("paths", nargs="+", type=Path)
+
+    rep = sub.add_parser("report", help="rebuild figures and report from stored results")
+    rep.add_argument("outdir", type=Path)
+
+    b = sub.add_parser("bench", help="throughput of the kernel and the Sobol engine")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--samples", type=_positive_int, default=None)
+    b.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    return p
+
+
+def _validate(paths: Sequence[Path]) -> int:
+    from uncertainty.config import load_run
+    from uncertainty.data import load_dataset
+
+    for p in paths:
+        if p.is_dir():
+            load_dataset(p)
+            print(f"{p}: valid dataset")
+        elif p.suffix == ".toml":
+            run = load_run(p)
+            load_dataset(run.dataset)
+            from uncertainty.pipeline import model_for
+            from uncertainty.space import build_space
+
+            ds, model = model_for(run)
+            build_space(run, ds, model)
+            for sc in run.scenarios:
+                build_space(run, ds, model, extra_overrides=sc.overrides)
+            print(f"{p}: valid run file")
+        elif p.suffix == ".csv":
+            load_dataset(p.parent)
+            print(f"{p}: valid (as part of dataset {p.parent})")
+        else:
+            from uncertainty.data import DataValidationError
+
+            raise DataValidationError(p, "not a dataset folder, a .csv table or a .toml run file")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from uncertainty import pipeline
+    from uncertainty.config import load_run, with_overrides
+
+    files: list[Path] = []
+    for p in args.runs or [DEFAULT_RUN]:
+        files.extend(sorted(p.glob("*.toml")) if p.is_dir() else [p])
+    if not files:
+        from uncertainty.config import ConfigError
+
+        raise ConfigError(args.runs[0], "<file>", "no run files (*.toml) in folder", str(args.runs[0]))
+    runs = [with_overrides(load_run(f), samples=args.samples, seed=args.seed,
+                           chunk_size=args.chunk_size) for f in files]
+    if args.out is not None and len(runs) > 1:
+        from uncertainty.config import ConfigError
+
+        raise ConfigError(args.out, "--out", "one out folder cannot hold several runs", str(args.out))
+    echo = None if args.quiet else print
+    for run in runs:
+        out = args.out or pipeline.default_out_dir(run)
+        if args.deterministic:
+            pipeline.run_deterministic(run, out, echo=echo)
+        else:
+            pipeline.run_full(run, out, resume=args.resume, force=args.force,
+                              workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+        if echo:
+            echo(f"wrote {out}")
+    return 0
+
+
+def _sobol(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from uncertainty import pipeline
+    from uncertainty.config import load_run
+
+    run = load_run(args.run)
+    se = run.sensitivity
+    se = replace(se, enabled=True, n_base=args.base_samples or se.n_base,
+                 by=tuple(args.by) if args.by else se.by,
+                 metrics=tuple(args.metric) if args.metric else se.metrics,
+                 log=args.log or se.log)
+    if se.n_base & (se.n_base - 1):
+        from uncertainty.config import ConfigError
+
+        raise ConfigError(args.run, "--base-samples", "must be a power of 2", se.n_base)
+    run = replace(run, sensitivity=se)
+    out = args.out or pipeline.default_out_dir(run)
+    pipeline.run_sobol(run, out, quiet=args.quiet)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from uncertainty import pipeline
+
+    pipeline.rebuild_report(args.outdir)
+    print(f"wrote {args.outdir / 'report.html'}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from uncertainty import bench
+
+    res = bench.run_bench(samples=args.samples, quick=args.quick)
+    if args.json:
+        print(json.dumps(res, indent=2, sort_keys=True))
+    else:
+        print(bench.format_bench(res))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from uncertainty.errors import USER_ERRORS
+
+    try:
+        if args.command == "validate":
+            return _validate(args.paths)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "sobol":
+            return _sobol(args)
+        if args.command == "report":
+            return _report(args)
+        return _bench(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished chunks are kept (rerun with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

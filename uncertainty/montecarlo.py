@@ -1,0 +1,241 @@
+"""Chunked Monte Carlo: per-sample outputs of the TMR model under the parameter space.
+
+Each sample ``i`` draws every parameter from the counter-based generator
+(:mod:`uncertainty.rng`) as a pure function of ``(seed, i, parameter index)``, applies
+the parameter's ppf and evaluates the model, all inside one compiled kernel that keeps
+no state between samples. A chunk is therefore computable alone, in any order, on any
+worker, and the results are bit-identical whatever the chunk size or thread count.
+Scenarios that only change switches (recycling, LFP, clean energy) reuse the per-mine
+sums of the same samples (common random numbers, same pass); scenarios with input
+overrides run a second pass on the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+import pandas as pd
+
+from uncertainty import dists, rng
+from uncertainty._special import ndtr, ndtri_fast
+from uncertainty.model import GLOBAL_BLOCKS, Model, Scenario, finish, mine_terms, work_size
+from uncertainty.space import ParameterSpace
+
+__all__ = ["MonteCarloResult", "evaluate_chunk", "monte_carlo", "summarise"]
+
+
+@nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alpha, n_globals,
+               mine_block0, rho, mine_metal, mine_group, mine_weight, mine_conc, mine_alloc_rr,
+               mine_solid, n_groups, nwork, off, n_metals, n_vehicles, n_chems, n_countries,
+               group_metal, group_country, fab_yield, secondary, nev, intensity, battery_metal,
+               domestic, scen_rec, scen_clean, scen_lfp, lfp_index):
+    M = mine_metal.shape[0]
+    S = scen_clean.shape[0]
+    nblocks = (n_globals + 3) // 4
+    c = math.sqrt(1.0 - rho * rho)
+    for i in nb.prange(count):
+        sample = start + i
+        glob = np.empty(nblocks * 4)
+        for b in range(nblocks):
+            u0, u1, u2, u3 = rng.uniform_block(seed, sample, b)
+            glob[4 * b] = u0
+            glob[4 * b + 1] = u1
+            glob[4 * b + 2] = u2
+            glob[4 * b + 3] = u3
+        for j in range(n_globals):
+            if codes[j] >= 0:
+                glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
+                                           pars[j, 3], glob[j])
+        for gi in range(dir_first.shape[0]):
+            f = dir_first[gi]
+            ln = dir_len[gi]
+            rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + ln], glob[f:f + ln])
+        hs = np.zeros(n_groups)
+        us = np.zeros(n_groups)
+        o_g = off[0]
+        o_s = off[1]
+        o_r = off[2]
+        for m in range(M):
+            u0, u1, u2, _ = rng.uniform_block(seed, sample, mine_block0 + m)
+            j = n_globals + 3 * m
+            k = mine_metal[m]
+            if rho != 0.0:
+                u1 = ndtr(rho * ndtri_fast(u0) + c * ndtri_fast(u1))
+            g = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3], u0)
+            s = dists.ppf_kernel(codes[j + 1], pars[j + 1, 0], pars[j + 1, 1], pars[j + 1, 2],
+                                 pars[j + 1, 3], u1)
+            r = dists.ppf_kernel(codes[j + 2], pars[j + 2, 0], pars[j + 2, 1], pars[j + 2, 2],
+                                 pars[j + 2, 3], u2)
+            g *= glob[o_g + k]
+            if g > 1.0:
+                g = 1.0
+            r *= glob[o_r + k]
+            if r > 1.0:
+                r = 1.0
+            s *= glob[o_s + k]
+            hf, used = mine_terms(g, s, r, mine_conc[m], mine_alloc_rr[m], mine_solid[m])
+            gi = mine_group[m]
+            hs[gi] += mine_weight[m] * hf
+            us[gi] += mine_weight[m] * used
+        wk = np.empty(nwork)
+        for sc in range(S):
+            finish(hs, us, glob, out[sc, i], off, n_metals, n_vehicles, n_chems, n_countries,
+                   group_metal, group_country, fab_yield, secondary, nev, intensity,
+                   battery_metal, domestic, scen_rec[sc], scen_clean[sc], scen_lfp[sc],
+                   lfp_index, wk)
+
+
+def _finish_args(model: Model) -> tuple:
+    off = np.array([model.offsets[b] for b in GLOBAL_BLOCKS], dtype=np.int64)
+    return (off, len(model.metals), len(model.vehicles), len(model.chemistries),
+            len(model.countries), model.group_metal, model.group_country, model.fab_yield,
+            model.secondary_fraction, model.nev, model.intensity, model.battery_metal,
+            model.countries.index(model.domestic))
+
+
+def _scenario_stack(model: Model, scenarios: list[Scenario]) -> tuple[np.ndarray, ...]:
+    arrs = [model.scenario_arrays(s) for s in scenarios]
+    return (np.array([a[0] for a in arrs]), np.array([a[1] for a in arrs], dtype=float),
+            np.array([a[2] for a in arrs], dtype=float))
+
+
+def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, count: int,
+                   scenarios: list[Scenario] | None = None, sampler: str = "philox") -> np.ndarray:
+    """Metrics of samples ``start .. start + count - 1``.
+
+    Parameters
+    ----------
+    model, space : the run's model and parameter space
+    seed : int
+    start, count : int
+        First sample index and number of samples.
+    scenarios : list of Scenario, optional
+        Switch sets evaluated on the same samples (default: one, the data's baseline).
+    sampler : {'philox', 'sobol'}
+        Counter-based pseudo-random numbers, or scrambled Sobol points of dimension
+        ``space.n_params`` (rows ``start .. start + count - 1`` of the sequence).
+
+    Returns
+    -------
+    ndarray, shape (n_scenarios, count, n_metrics)
+    """
+    scenarios = scenarios or [Scenario()]
+    rec, clean, lfp = _scenario_stack(model, scenarios)
+    out = np.empty((len(scenarios), count, len(model.metric_names)))
+    if sampler == "sobol":
+        from uncertainty.model import evaluate
+
+        step = max(1, min(count, 2048))
+        for a in range(0, count, step):
+            b = min(count, a + step)
+            u = rng.sobol_points(b - a, space.n_params, seed=seed, start=start + a) \
+                if (start + a) or (b - a) & (b - a - 1) == 0 else \
+                rng.sobol_points(_next_pow2(b - a), space.n_params, seed=seed)[: b - a]
+            x = space.transform(u)
+            for si, sc in enumerate(scenarios):
+                out[si, a:b] = evaluate(model, *x, scenario=sc)
+        return out
+    _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars, space.dir_first,
+               space.dir_len, space.dir_alpha, space.n_globals, space.mine_block0,
+               space.correlation, model.mine_metal, model.mine_group, model.mine_weight,
+               model.mine_conc, model.mine_alloc_rr, model.mine_solid, model.n_groups,
+               work_size(model), *_finish_args(model), rec, clean, lfp, model.lfp_index)
+    return out
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+@dataclass
+class MonteCarloResult:
+    """Per-sample metrics of a Monte Carlo run (in memory) and its nominal values.
+
+    Attributes
+    ----------
+    samples : pandas.DataFrame
+        A row per sample, a column per metric.
+    nominal : pandas.Series
+        Metric -> value at nominal inputs.
+    seed, n : int
+    scenarios : dict[str, pandas.DataFrame]
+        Scenario name -> per-sample metrics on the same random numbers.
+    """
+
+    samples: pd.DataFrame
+    nominal: pd.Series
+    seed: int
+    n: int
+    scenarios: dict[str, pd.DataFrame]
+
+    def summary(self) -> pd.DataFrame:
+        """metric, nominal, mean, sd, p2_5, p50, p97_5, n."""
+        return summarise({m: self.samples[m].to_numpy() for m in self.samples.columns},
+                         self.nominal)
+
+
+def summarise(columns: dict[str, np.ndarray], nominal: pd.Series) -> pd.DataFrame:
+    """Summary statistics of per-sample columns (order-independent of chunking)."""
+    rows = []
+    for m, x in columns.items():
+        x = np.asarray(x, dtype=np.float64)
+        q = np.quantile(x, [0.025, 0.5, 0.975])
+        rows.append((m, float(nominal[m]), float(np.mean(x)),
+                     float(np.std(x, ddof=1)) if len(x) > 1 else math.nan,
+                     float(q[0]), float(q[1]), float(q[2]), len(x)))
+    return pd.DataFrame(rows, columns=["metric", "nominal", "mean", "sd", "p2_5", "p50",
+                                       "p97_5", "n"])
+
+
+def monte_carlo(run_or_dataset, n: int, *, seed: int, chunk_size: int = 65_536,
+                sampler: str | None = None) -> MonteCarloResult:
+    """Monte Carlo in memory (for the API; the CLI streams chunks to disk instead).
+
+    Parameters
+    ----------
+    run_or_dataset : RunConfig or Dataset
+    n : int
+        Number of samples (positive).
+    seed : int
+    chunk_size : int
+        Samples per kernel call; results do not depend on it.
+    """
+    from uncertainty.config import RunConfig
+    from uncertainty.data import Dataset
+    from uncertainty.model import build_model, evaluate
+    from uncertainty.space import build_space
+
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
+        raise ValueError(f"n must be a positive integer (got {n!r})")
+    if isinstance(run_or_dataset, RunConfig):
+        run = run_or_dataset
+        from uncertainty.pipeline import model_for
+
+        ds, model = model_for(run)
+        baseline = run.baseline
+        scen = [s for s in run.scenarios if not s.overrides]
+        sampler = sampler or run.montecarlo.sampler
+    elif isinstance(run_or_dataset, Dataset):
+        run, ds = None, run_or_dataset
+        model = build_model(ds)
+        baseline, scen = Scenario(), []
+        sampler = sampler or "philox"
+    else:
+        raise TypeError("run_or_dataset must be a RunConfig or a Dataset")
+    space = build_space(run, ds, model)
+    switch_sets = [baseline] + [s.switches for s in scen]
+    parts = []
+    for a in range(0, n, chunk_size):
+        parts.append(evaluate_chunk(model, space, seed, a, min(chunk_size, n - a),
+                                    switch_sets, sampler))
+    out = np.concatenate(parts, axis=1)
+    nominal = pd.Series(evaluate(model, *space.nominal_inputs(), scenario=baseline)[0],
+                        index=model.metric_names)
+    frames = {s.name: pd.DataFrame(out[i + 1], columns=model.metric_names)
+              for i, s in enumerate(scen)}
+    return MonteCarloResult(pd.DataFrame(out[0], columns=model.metric_names), nominal, seed, n,
+                            frames)

@@ -1,0 +1,343 @@
+"""The parameter space: every uncertain input as a named row with tags and a distribution.
+
+Three levels (DESIGN.md decision 3):
+
+* per-mine: ``grade[<mine>]`` (LogNormal, median = reported grade as a metal mass
+  fraction, GSD from ``grade_gsd``), ``stripping_ratio[<mine>]`` (LogNormal, GSD from
+  ``stripping_gsd``; Fixed 0 for mines without waste rock), ``recovery[<mine>]``
+  (TruncatedNormal on (0, 1], sd from ``recovery_sd``);
+* systematic, one per metal and kind, shared by all mines of the metal:
+  ``sys_grade[<metal>]``, ``sys_stripping[<metal>]`` (LogNormal around 1) and
+  ``sys_recovery[<metal>]`` (TruncatedNormal around 1), spreads from ``metals.csv``;
+* global: supply shares (one Dirichlet per metal), process energy, grid hidden flow per
+  kWh, coal per kWh, battery pack factor, vehicle contents (mean-preserving LogNormal
+  from the CV), battery kWh (Triangular min/mode/max), battery chemistry mix
+  (Dirichlet), vehicle counts (Normal).
+
+Run files can override any row's distribution by name (``[overrides]``; shell-style
+patterns such as ``"stripping_ratio[CU-*]"`` match several rows).
+
+Counter layout (see :mod:`uncertainty.rng`): global row ``j`` draws from parameter index
+``j`` (a Dirichlet group of ``k`` rows uses indices ``first .. first + k - 1``); mine
+``m`` draws its grade, stripping ratio and recovery from lanes 0, 1, 2 of block
+``mine_block0 + m``, i.e. parameter indices ``4 * (mine_block0 + m) + lane``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numba as nb
+import numpy as np
+import pandas as pd
+
+from uncertainty import dists
+from uncertainty._special import gammaincinv, ndtr, ndtri_fast
+from uncertainty.data import Dataset
+from uncertainty.model import Model
+
+__all__ = ["KINDS", "ParameterSpace", "SpaceError", "build_space"]
+
+KINDS = ("grade", "stripping_ratio", "recovery")
+
+
+class SpaceError(ValueError):
+    """An override names an unknown input or gives an invalid distribution."""
+
+
+def _lognormal_mean_cv(mean: float, cv: float) -> dists.Distribution:
+    """Mean-preserving LogNormal with coefficient of variation ``cv`` (Fixed if 0)."""
+    if mean == 0 or cv == 0:
+        return dists.Fixed(mean)
+    s2 = math.log1p(cv * cv)
+    return dists.LogNormal(mean / math.sqrt(1 + cv * cv), math.exp(math.sqrt(s2)))
+
+
+@dataclass(frozen=True)
+class ParameterSpace:
+    """Every uncertain input of a run.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per parameter: ``name``, ``level`` (mine, systematic, global),
+        ``kind``, ``metal``, ``country``, ``mine``, ``group`` (Dirichlet group or ''),
+        ``dist`` (the distribution's ``to_dict()`` as text), ``nominal``.
+    dists : tuple
+        Distribution of each row (Dirichlet rows share their group's object).
+    n_globals : int
+        Rows ``0 .. n_globals - 1`` are the model's global vector, in its order.
+    n_mines : int
+        Then ``3 * n_mines`` per-mine rows: grade, stripping, recovery of mine 0, ...
+    """
+
+    table: pd.DataFrame
+    dists: tuple[Any, ...]
+    n_globals: int
+    n_mines: int
+    nominal: np.ndarray
+    # kernel encoding
+    codes: np.ndarray  # (n_params,) int64; -1 for Dirichlet members
+    pars: np.ndarray  # (n_params, 4)
+    dir_first: np.ndarray  # (n_groups,) first global row of each Dirichlet group
+    dir_len: np.ndarray
+    dir_alpha: np.ndarray  # (n_globals,) alpha of each member row (0 elsewhere)
+    correlation: float
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.table["name"])
+
+    @property
+    def n_params(self) -> int:
+        return len(self.table)
+
+    @property
+    def mine_block0(self) -> int:
+        """Counter block of mine 0 (global rows occupy the blocks before it)."""
+        return (self.n_globals + 3) // 4
+
+    def nominal_inputs(self, n: int = 1) -> tuple[np.ndarray, ...]:
+        """Nominal grade, stripping, recovery (n, n_mines) and globals (n, n_globals)."""
+        g = self.nominal[: self.n_globals]
+        mine = self.nominal[self.n_globals:].reshape(self.n_mines, 3)
+        return (np.tile(mine[:, 0], (n, 1)), np.tile(mine[:, 1], (n, 1)),
+                np.tile(mine[:, 2], (n, 1)), np.tile(g, (n, 1)))
+
+    def transform(self, u: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Map points of the unit cube (n, n_params) to model inputs by each row's ppf.
+
+        Dirichlet groups map their members' coordinates to Gamma(alpha_i) quantiles and
+        normalise. Returns grade, stripping, recovery (n, n_mines), globals (n, n_globals).
+        """
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        if u.ndim != 2 or u.shape[1] != self.n_params:
+            raise ValueError(f"u must have shape (n, {self.n_params}); got {u.shape}")
+        x = np.empty_like(u)
+        _transform_kernel(u, x, self.codes, self.pars, self.dir_first, self.dir_len,
+                          self.dir_alpha, self.n_globals, self.correlation)
+        mine = x[:, self.n_globals:].reshape(len(u), self.n_mines, 3)
+        return (np.ascontiguousarray(mine[:, :, 0]), np.ascontiguousarray(mine[:, :, 1]),
+                np.ascontiguousarray(mine[:, :, 2]), np.ascontiguousarray(x[:, :self.n_globals]))
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def _transform_kernel(u, x, codes, pars, dir_first, dir_len, dir_alpha, n_globals, rho):
+    n, d = u.shape
+    n_mines = (d - n_globals) // 3
+    c = math.sqrt(1.0 - rho * rho)
+    for i in nb.prange(n):
+        for j in range(n_globals):
+            if codes[j] >= 0:
+                x[i, j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
+                                           pars[j, 3], u[i, j])
+        for gi in range(dir_first.shape[0]):
+            f = dir_first[gi]
+            tot = 0.0
+            for j in range(f, f + dir_len[gi]):
+                a = dir_alpha[j]
+                x[i, j] = gammaincinv(a, u[i, j]) if a > 0.0 else 0.0
+                tot += x[i, j]
+            for j in range(f, f + dir_len[gi]):
+                x[i, j] /= tot
+        for m in range(n_mines):
+            j0 = n_globals + 3 * m
+            for lane in range(3):
+                j = j0 + lane
+                uu = u[i, j]
+                if lane == 1 and rho != 0.0:
+                    z = rho * ndtri_fast(u[i, j0]) + c * ndtri_fast(uu)
+                    uu = ndtr(z)
+                x[i, j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
+                                           pars[j, 3], uu)
+
+
+def _dist_text(d: Any) -> str:
+    return ", ".join(f"{k}={v}" for k, v in d.to_dict().items())
+
+
+def build_space(run: Any, ds: Dataset, model: Model, *,
+                extra_overrides: Mapping[str, Mapping[str, Any]] | None = None) -> ParameterSpace:
+    """Build the parameter space of a run (``run`` a RunConfig, or None for defaults).
+
+    Parameters
+    ----------
+    run : RunConfig or None
+        Supplies ``montecarlo.per_mine``, ``montecarlo.systematic``, the grade-stripping
+        correlation and ``overrides``.
+    ds, model : the run's dataset and model
+    extra_overrides : mapping, optional
+        More overrides on top of the run's (a scenario's).
+    """
+    per_mine = True if run is None else run.montecarlo.per_mine
+    systematic = True if run is None else run.montecarlo.systematic
+    rho = 0.0 if run is None else run.montecarlo.grade_stripping_correlation
+    overrides: dict[str, Mapping[str, Any]] = dict(getattr(run, "overrides", {}) or {})
+    overrides.update(extra_overrides or {})
+
+    rows: list[dict[str, Any]] = []
+    objs: list[Any] = []
+    nominal: list[float] = []
+    metals_tab = ds.tables["metals"].set_index("metal")
+    supply = ds.tables["supply"]
+    fleet = ds.tables["fleet"].set_index("vehicle")
+    veh = ds.tables["vehicles"].set_index(["vehicle", "metal"])
+    mix = ds.tables["battery_mix"]
+
+    def add(name: str, level: str, kind: str, d: Any, nom: float, *, metal: str = "",
+            country: str = "", mine: str = "", group: str = "") -> None:
+        rows.append({"name": name, "level": level, "kind": kind, "metal": metal,
+                     "country": country, "mine": mine, "group": group})
+        objs.append(d)
+        nominal.append(float(nom))
+
+    for metal in model.metals:
+        r = metals_tab.loc[metal]
+        d = dists.LogNormal(1.0, float(r.sys_grade_gsd)) if systematic else dists.Fixed(1.0)
+        add(f"sys_grade[{metal}]", "systematic", "grade", d, 1.0, metal=metal)
+    for metal in model.metals:
+        r = metals_tab.loc[metal]
+        d = dists.LogNormal(1.0, float(r.sys_stripping_gsd)) if systematic else dists.Fixed(1.0)
+        add(f"sys_stripping[{metal}]", "systematic", "stripping_ratio", d, 1.0, metal=metal)
+    for metal in model.metals:
+        sd = float(metals_tab.loc[metal].sys_recovery_sd)
+        d = (dists.TruncatedNormal(1.0, sd, max(1.0 - 5 * sd, 1e-3), 1.0 + 5 * sd)
+             if systematic and sd > 0 else dists.Fixed(1.0))
+        add(f"sys_recovery[{metal}]", "systematic", "recovery", d, 1.0, metal=metal)
+    for metal in model.metals:
+        sub = supply[supply.metal == metal]
+        shares = tuple(float(s) for s in sub.share)
+        d = dists.Dirichlet(shares, float(sub.concentration.iloc[0]))
+        for c, s in zip(sub.country, shares, strict=True):
+            add(f"supply[{metal},{c}]", "global", "supply_share", d, s, metal=metal, country=c,
+                group=f"supply[{metal}]")
+    for metal in model.metals:
+        r = metals_tab.loc[metal]
+        add(f"energy_kwh_per_t[{metal}]", "global", "energy",
+            dists.LogNormal(float(r.energy_kwh_per_t), float(r.energy_gsd))
+            if r.energy_kwh_per_t > 0 else dists.Fixed(0.0), r.energy_kwh_per_t, metal=metal)
+    for gname in ("grid_hf_kg_per_kwh", "coal_used_kg_per_kwh", "battery_pack_factor"):
+        v, gsd = ds.global_value(gname), ds.global_gsd(gname)
+        d = dists.LogNormal(v, gsd) if v > 0 and gsd > 1 else dists.Fixed(v)
+        add(gname, "global", gname, d, v)
+    for v in model.vehicles:
+        for metal in model.metals:
+            if (v, metal) in veh.index:
+                c, cv = float(veh.loc[(v, metal), "content_kg"]), float(veh.loc[(v, metal), "cv"])
+            else:
+                c, cv = 0.0, 0.0
+            add(f"content_kg[{v},{metal}]", "global", "vehicle_content",
+                _lognormal_mean_cv(c, cv), c, metal=metal)
+    for v in model.vehicles:
+        r = fleet.loc[v]
+        d = (dists.Triangular(float(r.battery_kwh_min), float(r.battery_kwh_mode),
+                              float(r.battery_kwh_max))
+             if r.battery_kwh_max > r.battery_kwh_min else dists.Fixed(float(r.battery_kwh_mode)))
+        add(f"battery_kwh[{v}]", "global", "battery_kwh", d, r.battery_kwh_mode)
+    mix_shares = tuple(float(s) for s in mix.share)
+    dmix = dists.Dirichlet(mix_shares, float(mix.concentration.iloc[0]))
+    for ch, s in zip(mix.chemistry, mix_shares, strict=True):
+        add(f"battery_mix[{ch}]", "global", "battery_mix", dmix, s, group="battery_mix")
+    for v in model.vehicles:
+        r = fleet.loc[v]
+        d = (dists.Normal(float(r["count"]), float(r["count"] * r.count_cv))
+             if r.count_cv > 0 and r["count"] > 0 else dists.Fixed(float(r["count"])))
+        add(f"count[{v}]", "global", "fleet_count", d, r["count"])
+    n_globals = len(rows)
+    if tuple(r["name"] for r in rows) != model.global_names:
+        raise RuntimeError("parameter space and model global layout disagree")  # a bug, not input
+
+    mines = ds.mines
+    for i, mid in enumerate(model.mine_ids):
+        r = mines.iloc[i]
+        tags = {"metal": r.metal, "country": r.country, "mine": mid}
+        g0, s0, r0 = (float(model.nominal_grade[i]), float(model.nominal_stripping[i]),
+                      float(model.nominal_recovery[i]))
+        if per_mine:
+            dg = dists.LogNormal(g0, float(r.grade_gsd))
+            ds_ = dists.LogNormal(s0, float(r.stripping_gsd)) if s0 > 0 else dists.Fixed(0.0)
+            dr = (dists.TruncatedNormal(r0, float(r.recovery_sd), 0.0, 1.0)
+                  if r.recovery_sd > 0 else dists.Fixed(r0))
+        else:
+            dg, ds_, dr = dists.Fixed(g0), dists.Fixed(s0), dists.Fixed(r0)
+        add(f"grade[{mid}]", "mine", "grade", dg, g0, **tags)
+        add(f"stripping_ratio[{mid}]", "mine", "stripping_ratio", ds_, s0, **tags)
+        add(f"recovery[{mid}]", "mine", "recovery", dr, r0, **tags)
+
+    table = pd.DataFrame(rows)
+    _apply_overrides(table, objs, nominal, overrides)
+    table["dist"] = [_dist_text(d) for d in objs]
+    table["family"] = [d.name for d in objs]
+    table["nominal"] = nominal
+
+    n = len(rows)
+    codes = np.full(n, -1, dtype=np.int64)
+    pars = np.zeros((n, 4))
+    dir_alpha = np.zeros(n_globals)
+    firsts, lens = [], []
+    for j, d in enumerate(objs):
+        if isinstance(d, dists.Dirichlet):
+            continue
+        code, p = d.kernel_spec()
+        codes[j] = code
+        pars[j] = p
+    for _, grp in table.iloc[:n_globals].groupby("group", sort=False):
+        if grp.group.iloc[0] == "":
+            continue
+        idx = grp.index.to_numpy()
+        d = objs[idx[0]]
+        firsts.append(int(idx[0]))
+        lens.append(len(idx))
+        dir_alpha[idx] = np.asarray(d.alphas)
+    if per_mine is False and rho != 0:
+        rho = 0.0
+    return ParameterSpace(
+        table=table, dists=tuple(objs), n_globals=n_globals, n_mines=len(model.mine_ids),
+        nominal=np.array(nominal), codes=codes, pars=pars,
+        dir_first=np.array(firsts, dtype=np.int64), dir_len=np.array(lens, dtype=np.int64),
+        dir_alpha=dir_alpha, correlation=float(rho),
+    )
+
+
+def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
+                     overrides: Mapping[str, Mapping[str, Any]]) -> None:
+    names = list(table["name"])
+    index = {nm: i for i, nm in enumerate(names)}
+    groups = set(table["group"]) - {""}
+    for pattern, spec in overrides.items():
+        if pattern in groups:
+            idx = np.nonzero(table["group"].to_numpy() == pattern)[0]
+            try:
+                d = dists.from_dict(dict(spec))
+            except ValueError as exc:
+                raise SpaceError(f"override '{pattern}': {exc}") from exc
+            if not isinstance(d, dists.Dirichlet) or d.dim != len(idx):
+                raise SpaceError(f"override '{pattern}': a share group of {len(idx)} rows needs "
+                                 f"dist = 'dirichlet' with {len(idx)} shares")
+            for k, i in enumerate(idx):
+                objs[i] = d
+                nominal[i] = d.shares[k]
+            continue
+        hits = [index[pattern]] if pattern in index else [
+            i for i, nm in enumerate(names) if fnmatch.fnmatchcase(nm, pattern)]
+        if not hits:
+            raise SpaceError(f"override names an unknown input '{pattern}' (no parameter matches; "
+                             f"names look like 'grid_hf_kg_per_kwh', 'energy_kwh_per_t[copper]', "
+                             f"'stripping_ratio[CU-CHL-001]')")
+        try:
+            d = dists.from_dict(dict(spec))
+        except ValueError as exc:
+            raise SpaceError(f"override '{pattern}': {exc}") from exc
+        if isinstance(d, dists.Dirichlet):
+            raise SpaceError(f"override '{pattern}': a Dirichlet applies to a share group "
+                             f"({', '.join(sorted(groups))})")
+        for i in hits:
+            if table.at[i, "group"]:
+                raise SpaceError(f"override '{pattern}': '{names[i]}' belongs to the share group "
+                                 f"'{table.at[i, 'group']}'; override the group with a dirichlet")
+            objs[i] = d
+            nominal[i] = float(d.ppf(np.array([0.5]))[0]) if d.name != "fixed" else d.value
