@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import warnings
 from decimal import Decimal, localcontext
 
 import numpy as np
@@ -18,8 +19,9 @@ import scipy.special as sc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
+from numba.core.errors import NumbaWarning
 
-from uncertainty._special import ndtri_fast
+from uncertainty._special import betaincinv_sym, gammaincinv_sym, ndtr_sym, ndtri_fast, ndtri_sym
 from uncertainty.dists import (
     CODES,
     PEDIGREE_FACTORS,
@@ -472,3 +474,35 @@ def test_ndtri_fast_special_values_and_symmetry() -> None:
     p = np.random.default_rng(3).uniform(0.5, 1.0, 1000)  # 1 - p is exact
     np.testing.assert_array_equal(ndtri_fast_array(1.0 - p), -ndtri_fast_array(p))
     assert ndtri_fast(1e-300) == pytest.approx(sc.ndtri(1e-300), rel=1e-15)
+
+
+@njit
+def _special_sym(x):
+    out = np.empty((4, x.size))
+    for i in range(x.size):
+        out[0, i] = ndtri_sym(x[i])
+        out[1, i] = ndtr_sym(x[i])
+        out[2, i] = gammaincinv_sym(2.5, x[i])
+        out[3, i] = betaincinv_sym(2.5, 0.5, x[i])
+    return out
+
+
+def test_symbol_bound_special_functions_equal_scipy() -> None:
+    x = np.random.default_rng(9).random(1000)
+    got = _special_sym(x)
+    ref = [sc.ndtri(x), sc.ndtr(x), sc.gammaincinv(2.5, x), sc.betaincinv(2.5, 0.5, x)]
+    np.testing.assert_array_equal(got, np.array(ref))
+
+
+def _call_kernel(code, p, u):
+    return ppf_kernel(code, p[0], p[1], p[2], p[3], u)
+
+
+def test_kernel_callers_can_be_cached() -> None:
+    # numba refuses to cache a function that calls a ctypes pointer, with a NumbaWarning
+    caller = njit(cache=True)(_call_kernel)
+    for dist in INSTANCES:
+        code, p = dist.kernel_spec()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NumbaWarning)
+            assert math.isclose(caller(code, np.array(p), 0.3), float(dist.ppf(0.3)), rel_tol=1e-12)

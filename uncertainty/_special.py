@@ -12,11 +12,22 @@ from __future__ import annotations
 import ctypes
 from fractions import Fraction
 
+import llvmlite.binding as llvm
 import numpy as np
-from numba import njit
+from numba import njit, types
 from numba.extending import get_cython_function_address
 
-__all__ = ["betaincinv", "gammaincinv", "ndtr", "ndtri", "ndtri_fast"]
+__all__ = [
+    "betaincinv",
+    "betaincinv_sym",
+    "gammaincinv",
+    "gammaincinv_sym",
+    "ndtr",
+    "ndtr_sym",
+    "ndtri",
+    "ndtri_fast",
+    "ndtri_sym",
+]
 
 _d = ctypes.c_double
 _module = "scipy.special.cython_special"
@@ -34,6 +45,25 @@ betaincinv = ctypes.CFUNCTYPE(_d, _d, _d, _d)(
     get_cython_function_address(_module, "__pyx_fuse_0betaincinv")
 )
 """Inverse of the regularised incomplete beta function, ``betaincinv(a, b, p)`` (double)."""
+
+
+# The same four functions bound by symbol name. numba embeds the ctypes pointers above as
+# process-specific addresses and refuses to cache (``cache=True``) any kernel that calls
+# them ("uses dynamic globals"); an external function registered with LLVM by name is
+# resolved again when a cached kernel is loaded, so kernels calling these can be cached.
+# They are callable from numba code only.
+
+
+def _by_symbol(cython_name: str, nargs: int) -> types.ExternalFunction:
+    symbol = "uncertainty_special_" + cython_name
+    llvm.add_symbol(symbol, get_cython_function_address(_module, cython_name))
+    return types.ExternalFunction(symbol, types.float64(*[types.float64] * nargs))
+
+
+ndtri_sym = _by_symbol("ndtri", 1)
+ndtr_sym = _by_symbol("__pyx_fuse_1ndtr", 1)
+gammaincinv_sym = _by_symbol("gammaincinv", 2)
+betaincinv_sym = _by_symbol("__pyx_fuse_0betaincinv", 3)
 
 
 # --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from numba import njit
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from uncertainty._special import betaincinv, gammaincinv, ndtri_fast
+from uncertainty._special import betaincinv_sym, gammaincinv_sym, ndtri_fast
 
 __all__ = [
     "BETA", "BETA_PERT", "CODES", "FIXED", "GAMMA", "LOGNORMAL", "NORMAL",
@@ -808,9 +808,9 @@ def ppf_kernel(code, p0, p1, p2, p3, u):
             return p0 + np.sqrt(u * (p2 - p0) * (p1 - p0))
         return p2 - np.sqrt((1.0 - u) * (p2 - p0) * (p2 - p1))
     if code == BETA or code == BETA_PERT:
-        return betaincinv(p0, p1, u) * p3 + p2
+        return betaincinv_sym(p0, p1, u) * p3 + p2
     if code == GAMMA:
-        return gammaincinv(p0, u) * p1
+        return gammaincinv_sym(p0, u) * p1
     return np.nan
 
 

@@ -180,7 +180,8 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
             for p in [*out.glob("samples.parquet/part-*.parquet"),
                       *out.glob("scenario_samples/*/part-*.parquet")]:
                 p.unlink()
-            for name in ("summary.csv", "scenarios.csv", "manifest.json", "sobol.csv"):
+            for name in ("summary.csv", "scenarios.csv", "manifest.json", "sobol.csv",
+                         "sobol_convergence.csv", "parameters.csv", "report.html"):
                 (out / name).unlink(missing_ok=True)
             store.write_json(state_path, state)
         plan = _plan(run)
@@ -206,6 +207,7 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
                             index=model.metric_names)
         summary = summarise_store(out, model, nominal)
         store.write_csv(out / "summary.csv", summary)
+        store.write_csv(out / "parameters.csv", space.table)
         scen = scenario_table(out, run, ds, model, space, smetrics)
         if scen is not None:
             store.write_csv(out / "scenarios.csv", scen)
