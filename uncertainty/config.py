@@ -160,8 +160,10 @@ def _overrides(file: Path | str, key: str, d: Any) -> dict[str, dict[str, Any]]:
             out[name] = {"dist": "fixed", "value": float(spec)}
         else:
             spec = _table(file, f"{key}.{name}", spec)
-            if "dist" not in spec:
-                raise ConfigError(file, f"{key}.{name}", "a distribution needs a 'dist' name", spec)
+            if "dist" not in spec and "uncertainty type" not in spec \
+                    and "uncertainty_type" not in spec:
+                raise ConfigError(file, f"{key}.{name}", "a distribution needs a 'dist' name "
+                                  "(or a stats_arrays 'uncertainty type')", spec)
             out[name] = dict(spec)
     return out
 

@@ -448,8 +448,6 @@ class Triangular(_Bounded):
 class _ScaledBeta(_Bounded):
     """Shared parts of Beta and PERT: ``low + (high - low) * Beta(alpha, beta)``."""
 
-    low: float
-    high: float
     _code: ClassVar[int]
 
     def _ab(self) -> tuple[float, float]:
@@ -685,19 +683,8 @@ class Dirichlet(Distribution):
 
 REGISTRY: dict[str, type[Distribution]] = {
     cls.name: cls
-    for cls in (
-        LogNormal,
-        Normal,
-        TruncatedNormal,
-        Uniform,
-        Triangular,
-        PERT,
-        Beta,
-        Gamma,
-        Fixed,
-        Dirichlet,
-    )
-}
+    for cls in (LogNormal, Normal, TruncatedNormal, Uniform, Triangular, PERT, Beta, Gamma, Fixed, Dirichlet)
+}  # fmt: skip
 """Registered distributions by name (the ``dist`` value of :func:`from_dict`)."""
 
 CODES: dict[str, int] = {

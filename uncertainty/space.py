@@ -303,6 +303,17 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
     )
 
 
+def _make_dist(pattern: str, spec: Mapping[str, Any]) -> Any:
+    """A distribution from an override: ``{dist = ..., ...}`` or a stats_arrays dict."""
+    spec = dict(spec)
+    try:
+        if "uncertainty type" in spec or "uncertainty_type" in spec:
+            return dists.from_stats_arrays(spec)
+        return dists.from_dict(spec)
+    except ValueError as exc:
+        raise SpaceError(f"override '{pattern}': {exc}") from exc
+
+
 def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
                      overrides: Mapping[str, Mapping[str, Any]]) -> None:
     names = list(table["name"])
@@ -311,10 +322,7 @@ def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
     for pattern, spec in overrides.items():
         if pattern in groups:
             idx = np.nonzero(table["group"].to_numpy() == pattern)[0]
-            try:
-                d = dists.from_dict(dict(spec))
-            except ValueError as exc:
-                raise SpaceError(f"override '{pattern}': {exc}") from exc
+            d = _make_dist(pattern, spec)
             if not isinstance(d, dists.Dirichlet) or d.dim != len(idx):
                 raise SpaceError(f"override '{pattern}': a share group of {len(idx)} rows needs "
                                  f"dist = 'dirichlet' with {len(idx)} shares")
@@ -328,10 +336,7 @@ def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
             raise SpaceError(f"override names an unknown input '{pattern}' (no parameter matches; "
                              f"names look like 'grid_hf_kg_per_kwh', 'energy_kwh_per_t[copper]', "
                              f"'stripping_ratio[CU-CHL-001]')")
-        try:
-            d = dists.from_dict(dict(spec))
-        except ValueError as exc:
-            raise SpaceError(f"override '{pattern}': {exc}") from exc
+        d = _make_dist(pattern, spec)
         if isinstance(d, dists.Dirichlet):
             raise SpaceError(f"override '{pattern}': a Dirichlet applies to a share group "
                              f"({', '.join(sorted(groups))})")
