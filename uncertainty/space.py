@@ -269,7 +269,11 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         add(f"recovery[{mid}]", "mine", "recovery", dr, r0, **tags)
 
     table = pd.DataFrame(rows)
-    _apply_overrides(table, objs, nominal, overrides)
+    try:
+        _apply_overrides(table, objs, nominal, overrides)
+    except SpaceError as exc:
+        where = getattr(run, "path", None)
+        raise SpaceError(f"{where}: {exc}" if where else str(exc)) from exc
     table["dist"] = [_dist_text(d) for d in objs]
     table["family"] = [d.name for d in objs]
     table["nominal"] = nominal
