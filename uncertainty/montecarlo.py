@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from uncertainty import dists, rng
-from uncertainty._special import ndtr, ndtri_fast
+from uncertainty._special import ndtr_sym as ndtr
+from uncertainty._special import ndtri_fast
 from uncertainty.model import GLOBAL_BLOCKS, Model, Scenario, finish, mine_terms, work_size
 from uncertainty.space import ParameterSpace
 

@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from uncertainty import dists
-from uncertainty._special import gammaincinv, ndtr, ndtri_fast
+from uncertainty._special import gammaincinv_sym as gammaincinv
+from uncertainty._special import ndtr_sym as ndtr
+from uncertainty._special import ndtri_fast
 from uncertainty.data import Dataset
 from uncertainty.model import Model
 
