@@ -22,7 +22,7 @@ from uncertainty.archetypes import (
     to_mass_fraction,
 )
 
-JASANSKY = Path("/work/shared/data/jasansky2023")
+JASANSKY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jasansky2023"
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -20,7 +20,7 @@ Only derived statistics are written (``distributions/archetypes.csv`` and
 
 Run as::
 
-    python -m uncertainty.archetypes /work/shared/data/jasansky2023 distributions/
+    python -m uncertainty.archetypes ../shared/data/jasansky2023 distributions/
 
 Per-mine (year-to-year) uncertainty is deliberately *not* part of this table: these are
 across-deposit spreads, used to draw synthetic mines, not to perturb a reported mine.

@@ -1,0 +1,41 @@
+# Quick start: `make run` (set up + default job), `make test` (set up + tests).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run deterministic test test-all bench lint data report clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)                 ## create .venv and install the package with dev tools
+
+run: $(STAMP)                     ## the default job: Monte Carlo, Sobol, scenarios, report
+	$(BIN)/uncertainty run runs/china-2019.toml
+
+deterministic: $(STAMP)           ## nominal values only (seconds)
+	$(BIN)/uncertainty run runs/china-2019.toml --deterministic
+
+test: $(STAMP)                    ## the default test suite (a few minutes on 2 cores)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)                ## including tests marked slow
+	$(BIN)/python -m pytest -q -m ''
+
+bench: $(STAMP)                   ## throughput of the kernel and the Sobol engine
+	$(BIN)/uncertainty bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check uncertainty tests
+	$(BIN)/mypy uncertainty
+
+data: $(STAMP)                    ## regenerate the default database (byte-identical)
+	$(BIN)/python -m uncertainty.archetypes ../shared/data/jasansky2023 distributions/
+	$(BIN)/python -m uncertainty.defaultdata distributions/
+
+clean:
+	rm -rf $(VENV) runs/out .pytest_cache
