@@ -1,0 +1,339 @@
+"""``uncertainty bench``: throughput of the Monte Carlo kernel and the Sobol engine.
+
+Everything is measured on the default run (``runs/china-2019.toml`` and the data in
+``distributions/``), baseline switches only, all metrics:
+
+* **kernel** - :func:`uncertainty.montecarlo.evaluate_chunk` (counter-based uniforms,
+  every ppf and the whole model fused in one numba kernel), compiled by a small warm-up
+  call first, then timed over ``samples`` samples in chunks of 65,536 (the pipeline's
+  default chunk size);
+* **reference** - the same samples in plain NumPy/SciPy: the uniforms of the same
+  ``(seed, sample, parameter)`` counters from :func:`uncertainty.rng.uniforms_numpy`
+  (global row ``j`` -> parameter ``j``; mine ``m`` lane ``q`` -> parameter
+  ``4 * (mine_block0 + m) + q``), each row's ``Distribution.ppf``, each Dirichlet group
+  by its gamma-ppf normalisation (:meth:`uncertainty.dists.Dirichlet.ppf`; the kernel
+  draws Dirichlet shares with Marsaglia-Tsang instead, so those few inputs differ), the
+  grade-stripping copula when the run sets one, then
+  :func:`uncertainty.model.evaluate_reference`; timed end to end (uniforms + ppf +
+  model) on fewer samples, and also without the uniforms (pure-NumPy Philox, the
+  slowest part), so the ratio can be read both ways;
+* **Sobol engine** - :func:`uncertainty.tmrsobol.sobol` ``by="parameter"`` on the four
+  default sensitivity metrics, in a child process (so that the Monte Carlo arrays of
+  this process do not count): wall time of the call after a small warm-up and the
+  child's peak resident memory (``ru_maxrss``);
+* **analyze** - :func:`uncertainty.sobol.bench_analyze`: the vectorised estimators
+  against ``SALib.analyze.sobol`` on the same outputs (D = 5,000, N = 1,024).
+
+Throughputs are mine-evaluations per second: samples x mines / seconds. The machine's
+load is not controlled: figures from a shared machine are lower bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_RUN", "FULL", "QUICK", "format_bench", "parameter_indices", "reference_inputs",
+    "reference_uniforms", "run_bench",
+]
+
+DEFAULT_RUN = Path(__file__).resolve().parents[1] / "runs" / "china-2019.toml"
+
+#: Sizes of a full benchmark.
+FULL: dict[str, int] = {
+    "samples": 200_000, "reference_samples": 2_000, "sobol_n_base": 8192,
+    "analyze_d": 5000, "analyze_n": 1024,
+}
+#: Sizes of ``--quick`` (a smoke test, seconds rather than minutes).
+QUICK: dict[str, int] = {
+    "samples": 2_000, "reference_samples": 200, "sobol_n_base": 256,
+    "analyze_d": 200, "analyze_n": 256,
+}
+
+_CHUNK = 65_536
+_REFERENCE_BLOCK = 500  # samples per reference block (bounds the Philox temporaries)
+_WARMUP_SAMPLES = 64
+_SOBOL_WARMUP_N = 64
+
+_SOBOL_CHILD = r"""
+import json, resource, sys, time
+from uncertainty import tmrsobol
+from uncertainty.config import SensitivityConfig, load_run
+
+run = load_run(sys.argv[1])
+n_base, seed, warmup = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+metrics = list(SensitivityConfig().metrics)
+t0 = time.perf_counter()
+tmrsobol.sobol(run, warmup, seed=seed, by="parameter", metrics=metrics)
+t1 = time.perf_counter()
+res = tmrsobol.sobol(run, n_base, seed=seed, by="parameter", metrics=metrics)
+t2 = time.perf_counter()
+frame = res.to_frame()
+print(json.dumps({
+    "seconds": t2 - t1, "warmup_seconds": t1 - t0, "n_params": int(res.n_params),
+    "n_factors": int(frame[frame.level == "parameter"].factor.nunique()),
+    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}))
+"""
+
+
+def _load_default() -> tuple[Any, Any, Any, Any]:
+    """(run, dataset, model, space) of the default run."""
+    from uncertainty.config import load_run
+    from uncertainty.pipeline import model_for
+    from uncertainty.space import build_space
+
+    run = load_run(DEFAULT_RUN)
+    ds, model = model_for(run)
+    return run, ds, model, build_space(run, ds, model)
+
+
+def parameter_indices(space: Any) -> np.ndarray:
+    """Counter parameter index of every row of ``space`` (the layout of :mod:`uncertainty.space`).
+
+    Parameters
+    ----------
+    space : ParameterSpace
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (space.n_params,)
+        ``j`` for global row ``j``; ``4 * (space.mine_block0 + m) + q`` for lane ``q``
+        (grade, stripping ratio, recovery) of mine ``m``.
+    """
+    blocks = space.mine_block0 + np.arange(space.n_mines, dtype=np.int64)
+    lanes = (4 * blocks[:, None] + np.arange(3, dtype=np.int64)[None, :]).ravel()
+    return np.concatenate([np.arange(space.n_globals, dtype=np.int64), lanes])
+
+
+def reference_uniforms(space: Any, seed: int, samples: np.ndarray) -> np.ndarray:
+    """The kernel's uniforms of the given samples, in plain NumPy (shape (n, n_params)).
+
+    Column ``j`` is row ``j`` of ``space``: :func:`uncertainty.rng.uniforms_numpy` at
+    :func:`parameter_indices`.
+    """
+    from uncertainty import rng
+
+    return rng.uniforms_numpy(seed, np.asarray(samples, dtype=np.int64),
+                              parameter_indices(space))
+
+
+def reference_inputs(space: Any, u: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Model inputs from uniforms in plain NumPy/SciPy (the reference of the kernel's ppf).
+
+    Each row's ``Distribution.ppf``, each Dirichlet group by its gamma-ppf
+    normalisation, and the Gaussian copula between a mine's grade and stripping ratio
+    when the space has one.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+    u : numpy.ndarray, shape (n, space.n_params)
+        Uniforms in (0, 1), columns in the order of ``space`` (see
+        :func:`reference_uniforms`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        grade, stripping, recovery (n, n_mines) and globals (n, n_globals), the
+        arguments of :func:`uncertainty.model.evaluate_reference`.
+    """
+    import scipy.special as sc
+
+    from uncertainty import dists
+
+    u = np.array(u, dtype=np.float64)
+    ng, nm = space.n_globals, space.n_mines
+    if space.correlation != 0.0:
+        rho = space.correlation
+        j0 = ng + 3 * np.arange(nm)
+        z = rho * sc.ndtri(u[:, j0]) + math.sqrt(1.0 - rho * rho) * sc.ndtri(u[:, j0 + 1])
+        u[:, j0 + 1] = sc.ndtr(z)
+    x = np.empty_like(u)
+    done_groups: set[str] = set()
+    groups = space.table["group"].to_numpy()
+    for j, d in enumerate(space.dists):
+        if isinstance(d, dists.Dirichlet):
+            g = groups[j]
+            if g not in done_groups:
+                idx = np.nonzero(groups == g)[0]
+                x[:, idx] = d.ppf(u[:, idx])
+                done_groups.add(g)
+        else:
+            x[:, j] = d.ppf(u[:, j])
+    mine = x[:, ng:].reshape(len(u), nm, 3)
+    return (np.ascontiguousarray(mine[:, :, 0]), np.ascontiguousarray(mine[:, :, 1]),
+            np.ascontiguousarray(mine[:, :, 2]), np.ascontiguousarray(x[:, :ng]))
+
+
+def _bench_kernel(model: Any, space: Any, seed: int, samples: int,
+                  scenario: Any) -> dict[str, float]:
+    from uncertainty.montecarlo import evaluate_chunk
+
+    t0 = time.perf_counter()
+    evaluate_chunk(model, space, seed, 0, _WARMUP_SAMPLES, [scenario])
+    warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for a in range(0, samples, _CHUNK):
+        evaluate_chunk(model, space, seed, a, min(_CHUNK, samples - a), [scenario])
+    dt = time.perf_counter() - t0
+    return {"kernel_seconds": dt, "kernel_warmup_seconds": warm,
+            "kernel_mine_evals_per_s": samples * space.n_mines / dt}
+
+
+def _bench_reference(model: Any, space: Any, seed: int, samples: int,
+                     scenario: Any) -> dict[str, float]:
+    from uncertainty.model import evaluate_reference
+
+    t_u = t_ppf = t_model = 0.0
+    for a in range(0, samples, _REFERENCE_BLOCK):
+        idx = np.arange(a, min(samples, a + _REFERENCE_BLOCK))
+        t0 = time.perf_counter()
+        u = reference_uniforms(space, seed, idx)
+        t1 = time.perf_counter()
+        x = reference_inputs(space, u)
+        t2 = time.perf_counter()
+        evaluate_reference(model, *x, scenario=scenario)
+        t3 = time.perf_counter()
+        t_u += t1 - t0
+        t_ppf += t2 - t1
+        t_model += t3 - t2
+    dt = t_u + t_ppf + t_model
+    evals = samples * space.n_mines
+    return {"reference_seconds": dt, "reference_uniforms_seconds": t_u,
+            "reference_ppf_seconds": t_ppf, "reference_model_seconds": t_model,
+            "reference_mine_evals_per_s": evals / dt,
+            "reference_ppf_model_mine_evals_per_s": evals / (t_ppf + t_model)}
+
+
+def _bench_sobol(n_base: int, seed: int) -> dict[str, float]:
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run(
+        [sys.executable, "-c", _SOBOL_CHILD, str(DEFAULT_RUN), str(n_base), str(seed),
+         str(min(_SOBOL_WARMUP_N, n_base))],
+        capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the Sobol benchmark child failed (exit {proc.returncode}):\n"
+                           f"{proc.stderr[-4000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"sobol_seconds": res["seconds"], "sobol_warmup_seconds": res["warmup_seconds"],
+            "sobol_peak_rss_mb": res["maxrss_kb"] / 1024.0, "sobol_n_params": res["n_params"],
+            "sobol_n_factors": res["n_factors"], "sobol_n_base": n_base}
+
+
+def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]:
+    """Measure the kernel, the NumPy reference, the Sobol engine and the estimators.
+
+    Parameters
+    ----------
+    samples : int, optional
+        Monte Carlo samples of the kernel timing (default 200,000; 2,000 with
+        ``quick``). The reference runs on ``min(samples, 2,000)`` (200 with ``quick``).
+    quick : bool, default False
+        Small sizes everywhere (a smoke test): Sobol N = 256, analyze D = 200, N = 256.
+
+    Returns
+    -------
+    dict
+        JSON-ready. Keys: ``kernel_mine_evals_per_s``, ``reference_mine_evals_per_s``,
+        ``kernel_vs_reference`` (their ratio), ``kernel_seconds``,
+        ``kernel_warmup_seconds``, ``reference_seconds`` (with its ``_uniforms``,
+        ``_ppf`` and ``_model`` parts), ``reference_ppf_model_mine_evals_per_s`` and
+        ``kernel_vs_reference_ppf_model`` (the reference without generating the
+        uniforms, whose pure-NumPy Philox dominates its time), ``samples``, ``reference_samples``, ``n_mines``,
+        ``n_params``, ``n_metrics``, ``sobol_seconds``, ``sobol_warmup_seconds``,
+        ``sobol_peak_rss_mb``, ``sobol_n_params``, ``sobol_n_factors``, ``sobol_n_base``,
+        ``analyze_vs_salib`` (SALib seconds / ours), ``analyze_seconds``,
+        ``analyze_salib_seconds``, ``analyze_max_abs_diff``, ``analyze_d``,
+        ``analyze_n``, ``threads`` (numba), ``machine`` (``os.cpu_count()``),
+        ``quick``, ``platform`` and versions.
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` is not a positive integer.
+    """
+    import numba
+
+    # by its full name: the package re-exports the function ``sobol`` under that name
+    from uncertainty.sobol import bench_analyze
+
+    sizes = dict(QUICK if quick else FULL)
+    if samples is not None:
+        if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples <= 0:
+            raise ValueError(f"samples must be a positive integer (got {samples!r})")
+        sizes["samples"] = int(samples)
+    n = sizes["samples"]
+    n_ref = min(n, sizes["reference_samples"])
+    run, _ds, model, space = _load_default()
+    seed = run.montecarlo.seed
+    out: dict[str, Any] = {
+        "quick": bool(quick), "samples": n, "reference_samples": n_ref,
+        "n_mines": space.n_mines, "n_params": space.n_params,
+        "n_metrics": len(model.metric_names), "seed": seed,
+        "threads": numba.get_num_threads(), "machine": os.cpu_count(),
+        "platform": platform.platform(), "python": platform.python_version(),
+        "numpy": np.__version__, "numba": numba.__version__,
+    }
+    out.update(_bench_kernel(model, space, seed, n, run.baseline))
+    out.update(_bench_reference(model, space, seed, n_ref, run.baseline))
+    out["kernel_vs_reference"] = (out["kernel_mine_evals_per_s"]
+                                  / out["reference_mine_evals_per_s"])
+    out["kernel_vs_reference_ppf_model"] = (out["kernel_mine_evals_per_s"]
+                                            / out["reference_ppf_model_mine_evals_per_s"])
+    out.update(_bench_sobol(sizes["sobol_n_base"], seed))
+    an = bench_analyze(d=sizes["analyze_d"], n=sizes["analyze_n"])
+    out.update({"analyze_vs_salib": an["speedup"], "analyze_seconds": an["ours_s"],
+                "analyze_salib_seconds": an["salib_s"], "analyze_max_abs_diff": an["max_abs_diff"],
+                "analyze_d": an["d"], "analyze_n": an["n"]})
+    return out
+
+
+def format_bench(res: dict[str, Any]) -> str:
+    """The result of :func:`run_bench` as a short plain-text report.
+
+    Parameters
+    ----------
+    res : dict
+        As returned by :func:`run_bench`.
+
+    Returns
+    -------
+    str
+    """
+    def rate(x: float) -> str:
+        return f"{x / 1e6:,.1f} million mine-evaluations/s"
+
+    lines = [
+        f"uncertainty bench{' (quick)' if res.get('quick') else ''}: default run, "
+        f"{res['n_mines']:,} mines, {res['n_params']:,} parameters, {res['n_metrics']} metrics; "
+        f"{res['threads']} numba threads on {res['machine']} CPUs",
+        f"  kernel     {rate(res['kernel_mine_evals_per_s'])}  "
+        f"({res['samples']:,} samples in {res['kernel_seconds']:.2f} s; "
+        f"warm-up {res['kernel_warmup_seconds']:.1f} s)",
+        f"  reference  {rate(res['reference_mine_evals_per_s'])}  "
+        f"({res['reference_samples']:,} samples in {res['reference_seconds']:.2f} s: "
+        f"uniforms {res['reference_uniforms_seconds']:.2f} s, ppf "
+        f"{res['reference_ppf_seconds']:.2f} s, model {res['reference_model_seconds']:.2f} s)",
+        f"  kernel / reference  {res['kernel_vs_reference']:.1f}x  (against the reference's "
+        f"ppf + model alone: {res['kernel_vs_reference_ppf_model']:.1f}x)",
+        f"  Sobol engine  N = {res['sobol_n_base']:,}, {res['sobol_n_factors']:,} factors "
+        f"({res['sobol_n_params']:,} parameters): {res['sobol_seconds']:.1f} s, "
+        f"peak RSS {res['sobol_peak_rss_mb']:,.0f} MB",
+        f"  analyze  D = {res['analyze_d']:,}, N = {res['analyze_n']:,}: ours "
+        f"{res['analyze_seconds']:.2f} s, SALib {res['analyze_salib_seconds']:.2f} s "
+        f"({res['analyze_vs_salib']:.1f}x; max |diff| {res['analyze_max_abs_diff']:.1e})",
+    ]
+    return "\n".join(lines)
