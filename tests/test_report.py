@@ -431,3 +431,23 @@ def test_report_opens_in_headless_chromium(out: Path, tmp_path: Path) -> None:
     assert not [ln for ln in res.stderr.splitlines() if ":CONSOLE" in ln]
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 50_000   # text and figures drawn
+
+
+def test_report_of_a_run_without_sensitivity_scenarios_or_dataset(tmp_path: Path) -> None:
+    folder = make_out(tmp_path / "out")
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    m["sensitivity"] = None
+    m["run"]["scenarios"] = []
+    m["dataset"] = str(tmp_path / "nowhere")
+    (folder / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    for name in ("sobol.csv", "sobol_convergence.csv", "scenarios.csv"):
+        (folder / name).unlink()
+    results = report.load_results(folder)
+    assert results.sobol is None and results.scenarios is None and results.mines is None
+    page = report.render_html(results, {})   # pure: no figures needed
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in page
+    assert "This run has no sensitivity analysis" in page
+    assert "This run has no scenarios" in page
+    assert "mines.csv was not found" in page
+    assert report.render_markdown(report.sobol_top_table(results)).startswith("No sensitivity")
