@@ -94,6 +94,7 @@ class RunConfig:
     scenarios: tuple[ScenarioConfig, ...] = ()
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resolved: Mapping[str, Any] = field(default_factory=dict)
+    report: bool = True
 
 
 def _pos_int(file: Path | str, key: str, v: Any) -> int:
@@ -176,7 +177,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     """
     _check_keys(file, "", data, {"name", "description", "dataset", "domestic", "allocation",
                                  "scenario", "montecarlo", "sensitivity", "scenarios",
-                                 "overrides"})
+                                 "overrides", "report"})
     name = data.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise ConfigError(file, "name", "must be a simple name of letters, digits, '.', '_' or "
@@ -268,7 +269,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
         name=name, path=Path(file) if file != "<run>" else None, dataset=dataset,
         domestic=domestic, allocation=allocation, baseline=baseline, montecarlo=montecarlo,
         sensitivity=sensitivity, scenarios=tuple(scenarios), overrides=overrides,
-        resolved=dict(data),
+        resolved=dict(data), report=_bool(file, "report", data.get("report", True)),
     )
 
 
@@ -296,5 +297,10 @@ def with_overrides(run: RunConfig, **changes: Any) -> RunConfig:
     """Return a copy of ``run`` with Monte Carlo settings changed (CLI flags)."""
     from dataclasses import replace
 
-    mc = replace(run.montecarlo, **{k: v for k, v in changes.items() if v is not None})
-    return replace(run, montecarlo=mc)
+    given = {k: v for k, v in changes.items() if v is not None}
+    if not given:
+        return run
+    mc = replace(run.montecarlo, **given)
+    resolved = dict(run.resolved)
+    resolved["montecarlo"] = {**dict(resolved.get("montecarlo", {})), **given}
+    return replace(run, montecarlo=mc, resolved=resolved)
