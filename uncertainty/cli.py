@@ -126,20 +126,9 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(args.runs[0], "<file>", "no run files (*.toml) in folder", str(args.runs[0]))
     runs = [with_overrides(load_run(f), samples=args.samples, seed=args.seed,
                            chunk_size=args.chunk_size) for f in files]
-    if args.out is not None and len(runs) > 1:
-        from uncertainty.config import ConfigError
-
-        raise ConfigError(args.out, "--out", "one out folder cannot hold several runs", str(args.out))
-    echo = None if args.quiet else print
-    for run in runs:
-        out = args.out or pipeline.default_out_dir(run)
-        if args.deterministic:
-            pipeline.run_deterministic(run, out, echo=echo)
-        else:
-            pipeline.run_full(run, out, resume=args.resume, force=args.force,
-                              workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
-        if echo:
-            echo(f"wrote {out}")
+    pipeline.run_batch(runs, out=args.out, deterministic=args.deterministic,
+                       resume=args.resume, force=args.force, workers=args.workers,
+                       scheduler=args.scheduler, quiet=args.quiet)
     return 0
 
 

@@ -1,24 +1,50 @@
 """Run a run file end to end: load, evaluate, summarise, store. The glue the CLI calls.
 
 Library code: it takes objects (a :class:`~uncertainty.config.RunConfig`) and an out
-folder, and writes only through :mod:`uncertainty.store`.
+folder, and writes only through :mod:`uncertainty.store` (every file to a temporary name,
+then renamed; the out folder locked against a second writer).
+
+A Monte Carlo run writes, per chunk of samples, ``samples.parquet/part-NNNNNN.parquet``
+(every metric) and ``scenario_samples/<scenario>/part-NNNNNN.parquet`` (the scenario
+metrics), the baseline part last: a chunk whose baseline part exists is a checkpoint.
+``progress.json`` holds the run's settings (seed, samples, chunk size, sampler, input
+hashes, resolved run file) and ``complete``. Then come ``summary.csv``,
+``parameters.csv``, ``scenarios.csv``, the Sobol tables, ``manifest.json``, the report,
+and ``progress.json`` with ``complete: true``.
+
+Batches (:func:`run_batch`): every run is validated first; a complete run with the same
+settings is skipped unless ``force``; ``resume`` computes only missing chunks, and the
+files then equal, byte for byte, those of an uninterrupted run, except ``manifest.json``
+whose ``timings`` (seconds) and ``execution`` (chunks computed by this invocation, Dask
+workers) describe the invocation; ``report.html`` shows those timings too.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from uncertainty import store
+from uncertainty import scenarios, store
 from uncertainty.config import RunConfig
 from uncertainty.data import Dataset, load_dataset
 from uncertainty.model import Model, Scenario, build_model, evaluate
 
-__all__ = ["default_out_dir", "model_for", "run_deterministic"]
+__all__ = [
+    "default_out_dir",
+    "model_for",
+    "nominal_values",
+    "rebuild_report",
+    "run_batch",
+    "run_deterministic",
+    "run_full",
+    "run_sobol",
+]
 
 SUMMARY_COLUMNS = ("metric", "nominal", "mean", "sd", "p2_5", "p50", "p97_5", "n")
 
@@ -59,7 +85,8 @@ def nominal_values(run: RunConfig, ds: Dataset, model: Model,
     from uncertainty.space import build_space
 
     space = build_space(run, ds, model, extra_overrides=overrides)
-    return evaluate(model, *space.nominal_inputs(), scenario=scenario or run.baseline)[0]
+    g, s, r, glob = space.nominal_inputs()
+    return evaluate(model, g, s, r, glob, scenario=scenario or run.baseline)[0]
 
 
 def run_deterministic(run: RunConfig, out_dir: str | Path, *,
@@ -68,29 +95,28 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
 
     Returns the summary table.
     """
+    from uncertainty.space import build_space
+
     t0 = time.perf_counter()
     ds, model = model_for(run)
-    base = nominal_values(run, ds, model)
+    space = build_space(run, ds, model)
+    plan = scenarios.plan_scenarios(run, ds, model, space)
+    base = plan.nominal(model)[scenarios.BASELINE]
     summary = pd.DataFrame({"metric": model.metric_names, "nominal": base})
     for col in SUMMARY_COLUMNS[2:-1]:
         summary[col] = np.nan
     summary["n"] = 0
-    rows = []
-    for sc in run.scenarios:
-        vals = nominal_values(run, ds, model, sc.switches, dict(sc.overrides))
-        for metric, b, v in zip(model.metric_names, base, vals, strict=True):
-            red = (v - b) / b if b != 0 else np.nan
-            rows.append((sc.name, metric, v, np.nan, np.nan, np.nan, red, np.nan, np.nan))
-    scen = pd.DataFrame(rows, columns=["scenario", "metric", "nominal", "mean", "p2_5", "p97_5",
-                                       "reduction_mean", "reduction_p2_5", "reduction_p97_5"])
+    scen = scenarios.nominal_table(plan, model)
     out = Path(out_dir)
     with store.lock_folder(out):
         store.write_csv(out / "summary.csv", summary)
-        if rows:
+        if len(scen):
             store.write_csv(out / "scenarios.csv", scen)
+        else:
+            (out / "scenarios.csv").unlink(missing_ok=True)
         store.write_json(out / "manifest.json", store.manifest(
             kind="deterministic", run_name=run.name, seed=None, samples=0, chunk_size=None,
-            inputs=store.input_hashes(ds.hashes, run.path), run=dict(run.resolved),
+            inputs=store.input_hashes(ds.hashes, run.path), run=json_safe(run.resolved),
             dataset=str(run.dataset), timings={"total_s": time.perf_counter() - t0},
         ))
     if echo is not None:
@@ -108,20 +134,18 @@ def format_table(summary: pd.DataFrame, scenarios: pd.DataFrame | None = None) -
         lines.append("")
         lines.append(f"{'scenario':20s} {'hidden_flows_mt':>16s} {'reduction':>10s}")
         s = scenarios[scenarios.metric == "hidden_flows_mt"]
-        for name, v, r in zip(s.scenario, s.nominal, s.reduction_mean, strict=True):
+        for name, v, r in zip(s.scenario, s.nominal, s.reduction_nominal, strict=True):
             lines.append(f"{name:20s} {v:16.6g} {r:10.2%}")
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ Monte Carlo run
-#: Metrics stored per sample for each scenario (scenarios.csv reports these).
-def scenario_metrics(model: Model) -> list[str]:
-    """Headline, per-metal hidden flow and per-vehicle metrics (what scenarios.csv reports)."""
-    head = ["tmr_mt", "hidden_flows_mt", "used_extraction_mt", "material_in_cars_mt",
-            "hidden_to_material_ratio", "share_entering_cars", "hidden_abroad_share",
-            "nev_to_icev_hidden_ratio"]
-    return head + [f"hidden_flows_mt_{m}" for m in model.metals] + [
-        f"hidden_per_vehicle_t_{v}" for v in model.vehicles]
+#: Metrics stored per sample for each scenario (kept here for callers of the pipeline).
+scenario_metrics = scenarios.scenario_metrics
+
+#: Files of a finished run that a fresh start removes (besides the Parquet parts).
+RESULT_FILES = ("progress.json", "summary.csv", "scenarios.csv", "manifest.json", "sobol.csv",
+                "sobol_convergence.csv", "parameters.csv", "report.html")
 
 
 def _plan(run: RunConfig) -> list[tuple[int, int, int]]:
@@ -134,127 +158,307 @@ def _part(folder: Path, i: int) -> Path:
     return folder / f"part-{i:06d}.parquet"
 
 
+@dataclass
+class _Prepared:
+    """A run ready to compute: validated inputs, parameter spaces, scenario plan, state."""
+
+    run: RunConfig
+    out: Path
+    ds: Dataset
+    model: Model
+    space: Any
+    plan: scenarios.ScenarioPlan
+    inputs: dict[str, str]
+    state: dict[str, Any]
+
+
+def _prepare(run: RunConfig, out: Path) -> _Prepared:
+    """Load and validate everything a run needs; raises before anything is written."""
+    from uncertainty.space import build_space
+
+    ds, model = model_for(run)
+    space = build_space(run, ds, model)
+    plan = scenarios.plan_scenarios(run, ds, model, space)  # validates scenario overrides
+    mc = run.montecarlo
+    inputs = store.input_hashes(ds.hashes, run.path)
+    state = json_safe({"run_name": run.name, "seed": mc.seed, "samples": mc.samples,
+                       "chunk_size": mc.chunk_size, "sampler": mc.sampler, "inputs": inputs,
+                       "run": run.resolved})
+    return _Prepared(run, out, ds, model, space, plan, inputs, state)
+
+
+def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
+    """What to do with the out folder: 'skip' (finished), 'resume' or 'fresh'.
+
+    ``progress.json`` holds the run's settings and ``complete`` (set after the last file,
+    report included, is written). A finished run with the same settings is skipped
+    unless ``force``; a finished run with other settings, or ``resume`` of a run with
+    other settings, is refused (exit 2) so results are never silently replaced by those
+    of a different run. Without ``resume`` an unfinished run starts afresh.
+    """
+    from uncertainty.store import ResultsError
+
+    if force:
+        return "fresh"
+    state_path = p.out / "progress.json"
+    prev = store.read_json(state_path) if state_path.is_file() else None
+    complete = bool(prev and prev.get("complete"))
+    if prev is not None:
+        prev = {k: v for k, v in prev.items() if k != "complete"}
+
+    def differs() -> str:
+        return ", ".join(k for k in p.state if (prev or {}).get(k) != p.state[k])
+
+    if complete:
+        if prev == p.state:
+            return "skip"
+        raise ResultsError(f"{p.out}: holds a finished run with other settings ({differs()} "
+                           "changed); use --force to replace it, or --out for another folder")
+    if resume and prev is not None:
+        if prev != p.state:
+            raise ResultsError(f"{state_path}: the stored run differs from this one "
+                               f"({differs()} changed); re-run without --resume (or with "
+                               "--force)")
+        return "resume"
+    return "fresh"
+
+
+def _clear(out: Path) -> None:
+    """Remove a previous run's results (a fresh start)."""
+    for p in [*out.glob("samples.parquet/part-*.parquet"),
+              *out.glob("scenario_samples/*/part-*.parquet")]:
+        p.unlink()
+    for d in out.glob("scenario_samples/*"):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    for name in RESULT_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Remove temporary files left by a process killed while writing (``.<name>.*.tmp``)."""
+    for p in out.rglob(".*.tmp"):
+        if p.is_file():
+            p.unlink()
+
+
 def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force: bool = False,
              workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
-             progress=None) -> pd.DataFrame | None:
+             progress: Any = None, runner: Any = None) -> pd.DataFrame | None:
     """Monte Carlo (chunked, checkpointed), scenarios, sensitivity and report for one run.
 
     Each chunk's per-sample metrics are written to ``samples.parquet/part-NNNNNN.parquet``
     (and each scenario's to ``scenario_samples/<name>/``) as soon as it is computed; a
-    chunk already on disk is a checkpoint that ``resume`` skips. Returns the summary, or
-    None when the run had finished before and ``force`` is off.
+    chunk already on disk is a checkpoint that ``resume`` keeps. A finished run with the
+    same settings is skipped unless ``force``.
+
+    Parameters
+    ----------
+    run : RunConfig
+    out_dir : path
+    resume : bool
+        Keep the chunks of an interrupted run with the same settings.
+    force : bool
+        Start afresh even if the run finished before.
+    workers, scheduler :
+        A local Dask cluster of ``workers`` processes, or an existing scheduler's address
+        (ignored when ``runner`` is given).
+    quiet : bool
+        Print nothing.
+    progress : engine.Progress, optional
+        A shared progress display (batches); default: a bar for this run.
+    runner : engine.ChunkRunner, optional
+        Where chunks run (batches share one); default: started here from ``workers`` /
+        ``scheduler`` and closed at the end.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The summary, or None when the run had finished before and was skipped.
     """
     from uncertainty import engine
-    from uncertainty.space import build_space
 
     out = Path(out_dir)
+    p = _prepare(run, out)
+    if _status(p, resume=resume, force=force) == "skip":
+        return _run_prepared(p, resume=resume, force=force, runner=None, quiet=quiet,
+                             progress=progress)
+    own_runner = runner is None
+    runner = runner or engine.ChunkRunner(workers=workers, scheduler=scheduler)
+    own_progress = progress is None
+    progress = progress or engine.Progress(run.montecarlo.samples, enabled=not quiet)
+    try:
+        return _run_prepared(p, resume=resume, force=force, runner=runner, quiet=quiet,
+                             progress=progress)
+    finally:
+        if own_progress:
+            progress.close()
+        if own_runner:
+            runner.close()
+
+
+def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
+              deterministic: bool = False, resume: bool = False, force: bool = False,
+              workers: int | None = None, scheduler: str | None = None, quiet: bool = False
+              ) -> list[pd.DataFrame | None]:
+    """Run several run files in turn with one progress display and one Dask cluster.
+
+    Every run is loaded and validated (data, overrides, scenario overrides, the state of
+    its out folder) before the first one starts, so bad input stops the batch before
+    anything is written. Finished runs are skipped unless ``force``; ``resume`` finishes
+    interrupted ones from their last chunk.
+
+    Parameters
+    ----------
+    runs : sequence of RunConfig
+    out : path, optional
+        Out folder (one run only); default ``runs/out/<name>/`` for each run.
+    deterministic : bool
+        Nominal values only (:func:`run_deterministic`).
+    resume, force, workers, scheduler, quiet :
+        As for :func:`run_full`.
+
+    Returns
+    -------
+    list
+        Each run's summary (None for a skipped run).
+    """
+    from uncertainty import engine
+    from uncertainty.config import ConfigError
+
+    if out is not None and len(runs) > 1:
+        raise ConfigError(out, "--out", "one out folder cannot hold several runs", str(out))
+    outs = [Path(out) if out is not None else default_out_dir(r) for r in runs]
+    seen: dict[Path, RunConfig] = {}
+    for r, o in zip(runs, outs, strict=True):
+        key = o.resolve()
+        if key in seen:
+            raise ConfigError(r.path or "<run>", "name", f"writes the same out folder {o} as "
+                              f"{seen[key].path or seen[key].name}; give the runs different "
+                              "names", r.name)
+        seen[key] = r
+    echo: Callable[[str], None] | None = None if quiet else print
+    if deterministic:
+        results: list[pd.DataFrame | None] = []
+        for r, o in zip(runs, outs, strict=True):
+            results.append(run_deterministic(r, o, echo=echo))
+            if echo:
+                echo(f"wrote {o}")
+        return results
+    prepared = [_prepare(r, o) for r, o in zip(runs, outs, strict=True)]
+    todo = [_status(p, resume=resume, force=force) != "skip" for p in prepared]
+    runner = engine.ChunkRunner(workers=workers, scheduler=scheduler) if any(todo) else None
+    progress = engine.Progress(sum(r.montecarlo.samples for r in runs), enabled=not quiet)
+    results = []
+    try:
+        for p in prepared:
+            results.append(_run_prepared(p, resume=resume, force=force, runner=runner,
+                                         quiet=quiet, progress=progress))
+    finally:
+        progress.close()
+        if runner is not None:
+            runner.close()
+    return results
+
+
+def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet: bool,
+                  progress: Any) -> pd.DataFrame | None:
+    from uncertainty import engine
+
+    run, out, model, plan = p.run, p.out, p.model, p.plan
+    mc = run.montecarlo
     t0 = time.perf_counter()
     with store.lock_folder(out):
-        manifest_path = out / "manifest.json"
-        if manifest_path.is_file() and not force and not resume:
-            prev = store.read_json(manifest_path)
-            if prev.get("kind") == "montecarlo" and prev.get("complete"):
-                if not quiet:
-                    print(f"{run.name}: finished before, skipped (use --force to re-run)")
-                return None
-        ds, model = model_for(run)
-        space = build_space(run, ds, model)
-        scen_overrides = [s for s in run.scenarios if s.overrides]
-        for s in scen_overrides:  # validate overrides before anything is written
-            build_space(run, ds, model, extra_overrides=s.overrides)
-        mc = run.montecarlo
-        inputs = store.input_hashes(ds.hashes, run.path)
-        state = {"run_name": run.name, "seed": mc.seed, "samples": mc.samples,
-                 "chunk_size": mc.chunk_size, "sampler": mc.sampler, "inputs": inputs,
-                 "run": json_safe(run.resolved)}
-        state_path = out / "progress.json"
-        if resume and state_path.is_file():
-            prev = store.read_json(state_path)
-            if prev != json_safe(state):
-                from uncertainty.store import ResultsError
-
-                raise ResultsError(f"{state_path}: the stored run differs from this one (seed, "
-                                   "samples, chunk size, sampler, inputs or run file changed); "
-                                   "re-run without --resume (or with --force)")
-        else:
-            for p in [*out.glob("samples.parquet/part-*.parquet"),
-                      *out.glob("scenario_samples/*/part-*.parquet")]:
-                p.unlink()
-            for name in ("summary.csv", "scenarios.csv", "manifest.json", "sobol.csv",
-                         "sobol_convergence.csv", "parameters.csv", "report.html"):
-                (out / name).unlink(missing_ok=True)
-            store.write_json(state_path, state)
-        plan = _plan(run)
-        todo = [c for c in plan if not _part(out / "samples.parquet", c[0]).is_file()]
-        switch = [run.baseline] + [s.switches for s in run.scenarios if not s.overrides]
-        switch_names = [s.name for s in run.scenarios if not s.overrides]
-        smetrics = scenario_metrics(model)
+        status = _status(p, resume=resume, force=force)
+        if status == "skip":
+            if progress is not None:
+                progress.start(run.name, mc.samples)
+            if not quiet:
+                print(f"{run.name}: finished before in {out}, skipped (use --force to re-run)")
+            return None
+        _remove_temporaries(out)
+        if status == "fresh":
+            kept = len(list(out.glob("samples.parquet/part-*.parquet")))
+            if kept and not quiet:
+                print(f"{run.name}: {kept} chunk(s) of an earlier run in {out} discarded "
+                      "(use --resume to keep them)")
+            _clear(out)
+            store.write_json(out / "progress.json", {**p.state, "complete": False})
+        plan_chunks = _plan(run)
+        todo = [c for c in plan_chunks if not _part(out / "samples.parquet", c[0]).is_file()]
+        if progress is not None:
+            progress.start(run.name, mc.samples - sum(c[2] for c in todo))
+        job = engine.ChunkJob(model, plan.passes, mc.seed, mc.sampler)
+        smetrics = scenarios.scenario_metrics(model)
         t_mc = time.perf_counter()
-        runner = engine.ChunkRunner(run, workers=workers, scheduler=scheduler)
-        try:
-            bar = None if quiet else engine.progress_bar(mc.samples, run.name,
-                                                         done=mc.samples - sum(c[2] for c in todo))
-            for i, arr, extra in runner.map(todo, switch, scen_overrides):
-                _write_chunk(out, i, model, arr, extra, switch_names, scen_overrides, smetrics)
-                if bar is not None:
-                    bar.update(arr.shape[1])
-            if bar is not None:
-                bar.close()
-        finally:
-            runner.close()
+        for i, arrays in runner.map(engine.compute_chunk, todo, job):
+            _write_chunk(out, i, model, plan.split(arrays), smetrics)
+            if progress is not None:
+                progress.update(arrays[0].shape[1])
         t_mc = time.perf_counter() - t_mc
-        nominal = pd.Series(evaluate(model, *space.nominal_inputs(), scenario=run.baseline)[0],
-                            index=model.metric_names)
-        summary = summarise_store(out, model, nominal)
+        nominal = plan.nominal(model)
+        summary = summarise_store(out, model, pd.Series(nominal[scenarios.BASELINE],
+                                                        index=model.metric_names))
         store.write_csv(out / "summary.csv", summary)
-        store.write_csv(out / "parameters.csv", space.table)
-        scen = scenario_table(out, run, ds, model, space, smetrics)
-        if scen is not None:
+        store.write_csv(out / "parameters.csv", p.space.table)
+        scen = None
+        if run.scenarios:
+            scen = scenarios.scenario_table(
+                lambda name, m: read_column(_samples_folder(out, name), m), plan, model,
+                smetrics, nominal)
             store.write_csv(out / "scenarios.csv", scen)
-        timings = {"montecarlo_s": t_mc}
-        sob = None
+        timings: dict[str, float] = {"montecarlo_s": t_mc}
         if run.sensitivity.enabled:
             t_s = time.perf_counter()
-            sob = _sobol_frames(run, ds, model, quiet=quiet)
+            sob = _sobol_frames(run, p.ds, model, quiet=quiet)
             store.write_csv(out / "sobol.csv", sob[0])
             store.write_csv(out / "sobol_convergence.csv", sob[1])
             timings["sobol_s"] = time.perf_counter() - t_s
         timings["total_s"] = time.perf_counter() - t0
-        store.write_json(manifest_path, store.manifest(
+        store.write_json(out / "manifest.json", store.manifest(
             kind="montecarlo", complete=True, run_name=run.name, seed=mc.seed,
             samples=mc.samples, chunk_size=mc.chunk_size, sampler=mc.sampler,
-            chunks=len(plan), inputs=inputs, run=json_safe(run.resolved),
-            dataset=str(run.dataset), timings=timings,
+            chunks=len(plan_chunks), inputs=p.inputs, run=p.state["run"],
+            dataset=str(run.dataset), scenarios=plan.scenario_names, timings=timings,
+            execution={"chunks_computed": len(todo), "dask_workers": runner.n_workers},
             sensitivity=({"n_base": run.sensitivity.n_base, "seed": run.sensitivity.seed,
                           "num_resamples": run.sensitivity.num_resamples,
                           "conf_level": run.sensitivity.conf_level}
                          if run.sensitivity.enabled else None),
         ))
         _write_report(out, quiet=quiet)
-        if not quiet:
-            print(format_summary(summary, scen))
-        return summary
+        store.write_json(out / "progress.json", {**p.state, "complete": True})
+    if not quiet:
+        print(format_summary(summary, scen))
+        print(f"{run.name}: {len(todo)} of {len(plan_chunks)} chunk(s) computed in "
+              f"{t_mc:.1f} s; wrote {out}")
+    return summary
 
 
-def json_safe(obj):
+def json_safe(obj: Any) -> Any:
     """Round-trip through JSON so comparisons with stored JSON are exact."""
     import json
 
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
-def _write_chunk(out: Path, i: int, model: Model, arr: np.ndarray, extra: list[np.ndarray],
-                 switch_names: list[str], scen_overrides, smetrics: list[str]) -> None:
+def _samples_folder(out: Path, name: str) -> Path:
+    if name == scenarios.BASELINE:
+        return out / "samples.parquet"
+    return out / "scenario_samples" / name
+
+
+def _write_chunk(out: Path, i: int, model: Model, arrays: dict[str, np.ndarray],
+                 smetrics: list[str]) -> None:
     idx = [model.metric_names.index(m) for m in smetrics]
-    for k, name in enumerate(switch_names):
-        store.write_parquet(_part(out / "scenario_samples" / name, i),
-                            pd.DataFrame(arr[k + 1][:, idx], columns=smetrics))
-    for s, a in zip(scen_overrides, extra, strict=True):
-        store.write_parquet(_part(out / "scenario_samples" / s.name, i),
-                            pd.DataFrame(a[:, idx], columns=smetrics))
+    for name, arr in arrays.items():
+        if name != scenarios.BASELINE:
+            store.write_parquet(_part(_samples_folder(out, name), i),
+                                pd.DataFrame(arr[:, idx], columns=smetrics))
     # the baseline part is written last: its presence marks the chunk as done
     store.write_parquet(_part(out / "samples.parquet", i),
-                        pd.DataFrame(arr[0], columns=list(model.metric_names)))
+                        pd.DataFrame(arrays[scenarios.BASELINE],
+                                     columns=list(model.metric_names)))
 
 
 def read_column(folder: Path, metric: str) -> np.ndarray:
@@ -279,28 +483,6 @@ def summarise_store(out: Path, model: Model, nominal: pd.Series) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
-def scenario_table(out: Path, run: RunConfig, ds: Dataset, model: Model, space,
-                   smetrics: list[str]) -> pd.DataFrame | None:
-    """scenarios.csv: each scenario's metrics and paired reductions on common random numbers."""
-    if not run.scenarios:
-        return None
-    rows = []
-    for sc in run.scenarios:
-        nom = nominal_values(run, ds, model, sc.switches, dict(sc.overrides))
-        for m in smetrics:
-            base = read_column(out / "samples.parquet", m)
-            x = read_column(out / "scenario_samples" / sc.name, m)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                red = (x - base) / base
-            q = np.quantile(x, [0.025, 0.975])
-            rq = np.quantile(red, [0.025, 0.975])
-            rows.append((sc.name, m, float(nom[model.metric_names.index(m)]), float(x.mean()),
-                         float(q[0]), float(q[1]), float(red.mean()), float(rq[0]),
-                         float(rq[1])))
-    return pd.DataFrame(rows, columns=["scenario", "metric", "nominal", "mean", "p2_5", "p97_5",
-                                       "reduction_mean", "reduction_p2_5", "reduction_p97_5"])
-
-
 def format_summary(summary: pd.DataFrame, scen: pd.DataFrame | None) -> str:
     """Plain-text table of the headline metrics with their 95% intervals."""
     keep = summary[~summary.metric.str.startswith("hidden_flows_mt_country_")]
@@ -310,11 +492,13 @@ def format_summary(summary: pd.DataFrame, scen: pd.DataFrame | None) -> str:
                      f"{r.p97_5:12.5g}")
     if scen is not None:
         lines.append("")
-        lines.append(f"{'scenario (hidden_flows_mt)':28s} {'reduction':>10s} {'95% interval':>22s}")
+        lines.append(f"{'scenario (hidden_flows_mt)':28s} {'reduction':>10s} "
+                     f"{'paired 95% interval':>22s} {'at nominal':>11s}")
         s = scen[scen.metric == "hidden_flows_mt"]
         for r in s.itertuples(index=False):
             lines.append(f"{r.scenario:28s} {r.reduction_mean:10.2%} "
-                         f"[{r.reduction_p2_5:8.2%}, {r.reduction_p97_5:8.2%}]")
+                         f"[{r.reduction_p2_5:8.2%}, {r.reduction_p97_5:8.2%}] "
+                         f"{r.reduction_nominal:11.2%}")
     return "\n".join(lines)
 
 
