@@ -92,6 +92,19 @@ def test_incremental_equals_brute_force(model, space, design, level):
     np.testing.assert_allclose(yAB, _brute(model, space, fac, uA, uB), rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("level", ["parameter", "custom"])
+def test_headline_path_equals_brute_force(model, space, design, level):
+    """Asked for headline metrics only, the kernel skips the per-metal/country ones."""
+    uA, uB = design
+    fac = tmrsobol.factors_for(space, level, GROUPS)
+    metrics = ["hidden_abroad_share", "tmr_mt", "nev_to_icev_hidden_ratio"]
+    assert set(metrics) < set(tmrsobol.HEADLINE)
+    _, _, yAB = tmrsobol.ab_outputs(model, space, fac, uA, uB, metrics)
+    idx = [model.metric_names.index(m) for m in metrics]
+    want = _brute(model, space, fac, uA, uB)[:, :, idx]
+    np.testing.assert_allclose(yAB, want, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("level", ["parameter", "metal-kind", "mine"])
 def test_incremental_equals_brute_force_with_copula(model, corr_space, design, level):
     uA, uB = design
@@ -377,11 +390,40 @@ def test_non_finite_in_ab_rows_names_the_factors(small, model, space):
 
 
 # ----------------------------------------------------------------------------- Dask
-@pytest.mark.slow
 def test_dask_blocks_equal_the_local_loop(small):
+    """Blocks on a 2-worker LocalCluster: the same frames, exactly (about 20-30 s)."""
     kw = dict(seed=7, by=("mine", "systematic"), metrics=["hidden_to_material_ratio"],
               block_rows=16)
     local = tmrsobol.sobol(small, 64, **kw)
     dask = tmrsobol.sobol(small, 64, workers=2, **kw)
     pd.testing.assert_frame_equal(local.frame, dask.frame)
     pd.testing.assert_frame_equal(local.convergence, dask.convergence)
+
+
+# ------------------------------------------------------------- delta_indices itself
+def test_delta_indices_leaves_global_state_alone():
+    import warnings
+
+    from uncertainty.delta import DELTA_COLUMNS, delta_indices
+
+    u = rng.sobol_points(512, 3, seed=2)
+    Y = np.exp(3 * u[:, 0]) + 0.2 * u[:, 1]
+    before_rng = np.random.get_state()[1].copy()  # noqa: NPY002
+    before_fmt, before_filters = warnings.formatwarning, list(warnings.filters)
+    d = delta_indices(u, Y, ["a", "b", "c"], num_resamples=4, seed=5)
+    assert tuple(d.columns) == DELTA_COLUMNS
+    assert d.delta.iloc[0] > 0.3 > d.delta.iloc[2]
+    assert warnings.formatwarning is before_fmt and warnings.filters == before_filters
+    np.testing.assert_array_equal(np.random.get_state()[1], before_rng)  # noqa: NPY002
+    again = delta_indices(u, Y, ["a", "b", "c"], num_resamples=4, seed=5)
+    pd.testing.assert_frame_equal(d, again)  # seeded: reproducible
+
+
+def test_delta_indices_bad_input():
+    from uncertainty.delta import delta_indices
+
+    X = np.zeros((10, 2))
+    with pytest.raises(ValueError, match=r"X must be \(n, 3\) and Y \(n,\)"):
+        delta_indices(X, np.zeros(10), ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"Y has non-finite values in rows 3"):
+        delta_indices(X, np.where(np.arange(10) == 3, np.nan, 1.0), ["a", "b"])

@@ -46,7 +46,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["DELTA_COLUMNS", "delta_indices"]
+__all__ = ["DELTA_COLUMNS", "delta_indices", "single_threaded_blas"]
 
 DELTA_COLUMNS = ("factor", "delta", "delta_conf", "S1_delta", "S1_delta_conf", "n", "notes")
 """Columns of :func:`delta_indices`'s frame."""
@@ -55,7 +55,14 @@ _STEP_NOTE = re.compile(r"Step: too few samples\.[^;]*;")
 
 
 @contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def single_threaded_blas() -> Iterator[None]:
+    """Hold NumPy's and SciPy's BLAS pools at one thread (needs ``threadpoolctl``).
+
+    On a small or busy machine a multi-threaded OpenBLAS spends most of its time
+    waiting for its threads: a (100 x 8192) @ (8192 x 128) product ran at 2-12 GF/s
+    with two threads on a loaded 2-core machine and at 24-32 GF/s with one. Without
+    ``threadpoolctl`` this does nothing.
+    """
     import scipy.linalg  # noqa: F401 - load SciPy's BLAS first: limits reach loaded libraries only
 
     try:
@@ -73,7 +80,7 @@ def _salib_sandbox(seed: int) -> Iterator[list[warnings.WarningMessage]]:
     state = np.random.get_state()  # noqa: NPY002 - SALib uses the global state
     fmt = warnings.formatwarning
     try:
-        with warnings.catch_warnings(record=True) as caught, _one_blas_thread():
+        with warnings.catch_warnings(record=True) as caught, single_threaded_blas():
             warnings.simplefilter("always")
             np.random.seed(seed % 2**32)  # noqa: NPY002 - SALib reads the global state
             yield caught

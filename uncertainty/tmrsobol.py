@@ -76,6 +76,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,7 @@ import pandas as pd
 from scipy.stats import kendalltau, norm
 
 from uncertainty import rng
+from uncertainty.delta import single_threaded_blas
 from uncertainty.model import (
     GLOBAL_BLOCKS,
     Model,
@@ -101,7 +103,7 @@ from uncertainty.sobol import estimate
 from uncertainty.space import ParameterSpace
 
 __all__ = [
-    "CUSTOM", "DUMMY", "LEVELS", "MAX_SECOND_ORDER", "Block", "Factors", "SobolJob",
+    "CUSTOM", "DUMMY", "HEADLINE", "LEVELS", "MAX_SECOND_ORDER", "Block", "Factors", "SobolJob",
     "TmrSobolResult", "ab_outputs", "cost_rows", "evaluate_block", "factors_for", "make_job",
     "sobol", "sobol_model", "sobol_run",
 ]  # fmt: skip
@@ -118,6 +120,7 @@ CI_METHODS = ("normal", "percentile")
 
 _BLOCK_LOCAL = 256
 _BLOCK_DASK = 512
+_CHUNK_ROWS = 16  # numba prange chunk of base rows
 
 
 # ============================================================================ factors
@@ -296,13 +299,73 @@ def _encode(space: ParameterSpace, model: Model,
             np.array(masks, dtype=np.int64))
 
 
+HEADLINE = ("tmr_mt", "hidden_flows_mt", "used_extraction_mt", "material_in_cars_mt",
+            "hidden_to_material_ratio", "share_entering_cars", "hidden_abroad_share",
+            "nev_to_icev_hidden_ratio", "energy_hidden_share")
+"""The first metrics of :func:`uncertainty.model.outputs`; when only these are asked for,
+the kernel computes them alone (:func:`_headline`), skipping the per-metal, per-vehicle
+and per-country metrics."""
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _headline(state, prep, out, n_metals, n_vehicles, nev, domestic, hk):
+    """``out[0:9]`` of :func:`uncertainty.model.outputs`, in the same operation order."""
+    K = n_metals
+    V = n_vehicles
+    pdem = V * K
+    pf = pdem + K
+    pehf = pf + K
+    peu = pehf + K
+    pcount = peu + K
+    pmat = pcount + 3 * V
+    used_total = 0.0
+    for k in range(K):
+        hk[k] = state[k] * prep[pf + k] + prep[pehf + k]
+        uk = state[K + k] * prep[pf + k] + prep[peu + k]
+        used_total += prep[pdem + k] * uk
+    hf_total = 0.0
+    n_nev = 0.0
+    n_ice = 0.0
+    hf_nev = 0.0
+    hf_ice = 0.0
+    for v in range(V):
+        hv = 0.0
+        for k in range(K):
+            hv += prep[v * K + k] * hk[k]
+        n_v = prep[pcount + v]
+        hf_total += n_v * hv
+        if nev[v] > 0.0:
+            n_nev += n_v
+            hf_nev += n_v * hv
+        else:
+            n_ice += n_v
+            hf_ice += n_v * hv
+    material = prep[pmat]
+    energy_hf = prep[pmat + 1]
+    tmr = hf_total + used_total
+    out[0] = tmr / 1e6
+    out[1] = hf_total / 1e6
+    out[2] = used_total / 1e6
+    out[3] = material / 1e6
+    out[4] = hf_total / material
+    out[5] = material / tmr
+    dom = state[2 * K + domestic] + energy_hf
+    out[6] = 1.0 - dom / hf_total
+    per_nev = hf_nev / n_nev if n_nev > 0.0 else np.nan
+    per_ice = hf_ice / n_ice if n_ice > 0.0 else np.nan
+    out[7] = per_nev / per_ice
+    out[8] = energy_hf / hf_total
+
+
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr, fmines,
-               fmasks, out_idx, yA, yB, yAB, mine_metal, mine_group, mine_weight, mine_conc,
+               fmasks, out_idx, head, yA, yB, yAB, mine_metal, mine_group, mine_weight, mine_conc,
                mine_alloc_rr, mine_solid, n_groups, nwork, n_metrics, off, n_metals,
                n_vehicles, n_chems, n_countries, group_metal, group_country, fab_yield,
                secondary, nev, intensity, battery_metal, domestic, rec, clean, lfp, lfp_index):
     """f(A), f(B) (k, n) and f(AB_j) (k, n, D), one base row per iteration.
+
+    ``head``: every ``out_idx`` is one of :data:`HEADLINE`, so f(AB_j) needs those only.
 
     ``sGB`` / ``sSB``: stripping ratios with the grade's uniform from B and the
     stripping's from A / the reverse (they differ from ``sA`` / ``sB`` only under the
@@ -333,6 +396,7 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
         state2 = np.empty(2 * K + n_countries)
         mix = np.empty(n_chems)
         hk = np.empty(K)
+        state3 = np.empty(2 * K + n_countries)
         # f(B), then f(A) (whose per-mine terms and group sums are kept)
         for which in range(2):
             hs[:] = 0.0
@@ -403,9 +467,17 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
                 else:
                     hs2[gi] += dh
                     us2[gi] += du
-            if only_mines:
+            if only_mines and head:
+                _headline(state2, prepA, res, n_metals, n_vehicles, nev, domestic, hk)
+            elif only_mines:
                 outputs(state2, prepA, res, n_metals, n_vehicles, n_countries, nev,
                         battery_metal, domestic, hk)
+            elif head:
+                prepare(globF, wk, off, n_metals, n_vehicles, n_chems, fab_yield, secondary,
+                        intensity, battery_metal, rec, clean, lfp, lfp_index, mix)
+                aggregate(hs2, us2, globF, wk, state3, off, n_metals, n_vehicles, n_countries,
+                          group_metal, group_country)
+                _headline(state3, wk, res, n_metals, n_vehicles, nev, domestic, hk)
             else:
                 finish(hs2, us2, globF, res, off, n_metals, n_vehicles, n_chems, n_countries,
                        group_metal, group_country, fab_yield, secondary, nev, intensity,
@@ -525,7 +597,9 @@ def _run_kernel(job: SobolJob, x: tuple[np.ndarray, ...]
     yA = np.empty((k, n))
     yB = np.empty((k, n))
     yAB = np.empty((k, n, job.n_units))
-    _ab_kernel(*x, *job.encoding, out_idx, yA, yB, yAB, model.mine_metal, model.mine_group,
+    head = model.metric_names[: len(HEADLINE)] == HEADLINE and bool(
+        np.all(out_idx < len(HEADLINE)))
+    _ab_kernel(*x, *job.encoding, out_idx, head, yA, yB, yAB, model.mine_metal, model.mine_group,
                model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
                model.n_groups, work_size(model), len(model.metric_names),
                *_finish_args(model, job.scenario))
@@ -555,12 +629,15 @@ def evaluate_block(job: SobolJob, start: int, stop: int, u: np.ndarray | None = 
     if u is None:
         u = rng.sobol_points(stop - start, 2 * P, seed=job.seed, start=start)
     uA, uB = u[:, :P], u[:, P:]
-    x = _inputs(job.space, uA, uB)
-    yA, yB, yAB = _run_kernel(job, x)
-    yBA = None
-    if job.second_order:
-        xs = _inputs(job.space, uB, uA)
-        yBA = _run_kernel(job, xs)[2]
+    # small dynamic chunks: rows are independent, and a busy core no longer holds the
+    # other thread at the end of a static half (about 20% faster on a loaded machine)
+    with nb.parallel_chunksize(_CHUNK_ROWS):
+        x = _inputs(job.space, uA, uB)
+        yA, yB, yAB = _run_kernel(job, x)
+        yBA = None
+        if job.second_order:
+            xs = _inputs(job.space, uB, uA)
+            yBA = _run_kernel(job, xs)[2]
     keep = max(0, min(stop, job.keep_rows) - start)
     globA = x[3][:keep].copy() if keep else None
     dummy = uB[:keep, 0].copy() if keep else None
@@ -902,10 +979,20 @@ def cost_rows(space: ParameterSpace, n_base: int, *, by: str | Sequence[str] = "
 # ======================================================================== estimation
 def _estimates(store: _Store, n: int, num_resamples: int, conf_level: float, seed: int,
                ci_method: str) -> list[dict[str, Any]]:
-    return [estimate(store.yA[q][:n], store.yB[q][:n], store.yAB[q][:n],
-                     num_resamples=num_resamples, conf_level=conf_level, rng_seed=seed,
-                     ci_method=ci_method, keep_resamples=True)
-            for q in range(len(store.yA))]
+    """One :func:`estimate` per metric, metrics in parallel threads (BLAS single-threaded:
+    see :func:`uncertainty.delta.single_threaded_blas`; NumPy releases the GIL)."""
+
+    def one(q: int) -> dict[str, Any]:
+        return estimate(store.yA[q][:n], store.yB[q][:n], store.yAB[q][:n],
+                        num_resamples=num_resamples, conf_level=conf_level, rng_seed=seed,
+                        ci_method=ci_method, keep_resamples=True)
+
+    k = len(store.yA)
+    threads = min(k, max(1, nb.get_num_threads()))
+    if threads == 1:
+        return [one(q) for q in range(k)]
+    with ThreadPoolExecutor(threads) as ex:
+        return list(ex.map(one, range(k)))
 
 
 def _top_idx(ST: np.ndarray, idx: np.ndarray, top: int) -> np.ndarray:
@@ -1076,9 +1163,34 @@ def _delta(store: _Store, ests: list[dict[str, Any]], space: ParameterSpace,
                      "delta_low": r.delta_low, "delta_high": r.delta_high,
                      "S1_delta": r.S1_delta, "S1_delta_conf": r.S1_delta_conf, "n": int(r.n),
                      "delta_resolved": False, "notes": r.notes})
-        frames.append(pd.DataFrame(rows).sort_values(["level", "delta"], ascending=[True, False],
-                                                     kind="stable"))
+        df = pd.DataFrame(rows)
+        order = {fac.level: i for i, fac in enumerate(facs)} | {"dummy": len(facs)}
+        df["_order"] = df.level.map(order)
+        frames.append(df.sort_values(["_order", "delta"], ascending=[True, False],
+                                     kind="stable").drop(columns="_order"))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _tables(store: _Store, ests: list[dict[str, Any]], facs: Sequence[Factors],
+            lidx: Sequence[np.ndarray], labels: Sequence[str], n: int, top: int,
+            num_resamples: int, conf_level: float, seed: int, ci_method: str,
+            second_order: bool) -> tuple[list[pd.DataFrame], ...]:
+    """Per metric and level: the frame, convergence, ranking, sums and S2 pieces."""
+    frames, conv, rank, s2 = [], [], [], []
+    sums: list[Any] = []
+    for q, label in enumerate(labels):
+        est = ests[q]
+        for fac, idx in zip(facs, lidx, strict=True):
+            f = _level_frame(est, idx, fac, label, ci_method)
+            frames.append(f)
+            sums.append(_sums_row(est, idx, f, label, fac.level, conf_level, ci_method))
+            rank.append(_ranking(est, idx, fac, label, top, conf_level))
+            conv.append(_convergence(store, q, est, idx, fac, label, n, top, num_resamples,
+                                     conf_level, seed, ci_method))
+            if second_order:
+                s2.append(_second_order(store, q, idx, fac, label, n, num_resamples,
+                                        conf_level, seed, ci_method))
+    return frames, conv, rank, sums, s2
 
 
 # ============================================================================ drivers
@@ -1148,7 +1260,8 @@ def sobol_model(model: Model, space: ParameterSpace, n_base: int, *, seed: int,
             _evaluate_rows(job, store, done, n, min(rows, n - done), runner, stream)
             done = n
             t2 = time.perf_counter()
-            ests = _estimates(store, n, num_resamples, conf_level, seed, ci_method)
+            with single_threaded_blas():
+                ests = _estimates(store, n, num_resamples, conf_level, seed, ci_method)
             widest = _widest(ests, lidx, top)
             history.append((n, widest))
             timings["evaluate"] += t2 - t1
@@ -1165,19 +1278,10 @@ def sobol_model(model: Model, space: ParameterSpace, n_base: int, *, seed: int,
             runner.close()
 
     t3 = time.perf_counter()
-    frames, conv, rank, sums, s2 = [], [], [], [], []
-    for q, label in enumerate(labels):
-        est = ests[q]
-        for fac, idx in zip(facs, lidx, strict=True):
-            f = _level_frame(est, idx, fac, label, ci_method)
-            frames.append(f)
-            sums.append(_sums_row(est, idx, f, label, fac.level, conf_level, ci_method))
-            rank.append(_ranking(est, idx, fac, label, top, conf_level))
-            conv.append(_convergence(store, q, est, idx, fac, label, n, top, num_resamples,
-                                     conf_level, seed, ci_method))
-            if second_order:
-                s2.append(_second_order(store, q, idx, fac, label, n, num_resamples,
-                                        conf_level, seed, ci_method))
+    with single_threaded_blas():
+        tables = _tables(store, ests, facs, lidx, labels, n, top, num_resamples, conf_level,
+                         seed, ci_method, second_order)
+    frames, conv, rank, sums, s2 = tables
     timings["tables"] = time.perf_counter() - t3
     delta_frame = None
     if delta:
