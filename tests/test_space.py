@@ -98,17 +98,9 @@ def test_override_by_exact_name(default_dataset, model, space):
     assert changed == sorted([j, k])
 
 
-PATTERN_BUG = pytest.mark.xfail(
-    strict=True, raises=SpaceError,
-    reason="space.py _apply_overrides matches patterns with fnmatch.fnmatchcase, where '[...]' "
-           "is a character class: 'stripping_ratio[CU-*]' (the module docstring's example) and "
-           "'stripping_ratio[CU-CHL-*]' (README) match nothing; only '*' and '?' should be "
-           "wildcards (translate with re.escape, '*' -> '.*', '?' -> '.')")
-
-
 @pytest.mark.parametrize(("pattern", "prefix"), [
-    pytest.param("stripping_ratio[CU-*]", "stripping_ratio[CU-", marks=PATTERN_BUG),
-    pytest.param("stripping_ratio[CU-CHL-*]", "stripping_ratio[CU-CHL-", marks=PATTERN_BUG),
+    ("stripping_ratio[CU-*]", "stripping_ratio[CU-"),
+    ("stripping_ratio[CU-CHL-*]", "stripping_ratio[CU-CHL-"),
     ("energy_kwh_per_t*", "energy_kwh_per_t["),
 ])
 def test_override_by_pattern(default_dataset, model, space, pattern, prefix):

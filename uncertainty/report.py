@@ -307,7 +307,13 @@ def _read(path: Path, required: tuple[str, ...], numeric: Sequence[str] = ()) ->
     return _numeric(df, numeric, path)
 
 
-def _read_samples(folder: Path, columns: list[str]) -> pd.DataFrame:
+#: Samples read for the distribution figures: the first rows in sample order (samples
+#: are independent, so this is a random subsample); keeps memory flat in the sample count.
+MAX_PLOT_SAMPLES = 200_000
+
+
+def _read_samples(folder: Path, columns: list[str],
+                  limit: int = MAX_PLOT_SAMPLES) -> pd.DataFrame:
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
         raise ResultsError(f"{folder}: result file is missing (no part-*.parquet)")
@@ -315,12 +321,19 @@ def _read_samples(folder: Path, columns: list[str]) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     frames = []
+    have = 0
     for p in parts:
         try:
-            t = pq.read_table(p, columns=columns)
+            meta = pq.read_metadata(p)  # every part is checked, even those not read
+            missing = [c for c in columns if c not in meta.schema.names]
+            if missing:
+                raise KeyError(f"missing column(s) {', '.join(missing)}")
+            if have < limit:
+                t = pq.read_table(p, columns=columns)
+                frames.append(t.slice(0, limit - have).to_pandas())
+                have += min(t.num_rows, limit - have)
         except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
             raise ResultsError(f"{p}: result file is corrupt ({exc})") from exc
-        frames.append(t.to_pandas())
     return pd.concat(frames, ignore_index=True)
 
 

@@ -25,8 +25,8 @@ Counter layout (see :mod:`uncertainty.rng`): global row ``j`` draws from paramet
 
 from __future__ import annotations
 
-import fnmatch
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -309,6 +309,14 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
     )
 
 
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """``*`` (any run of characters) and ``?`` (one character) as wildcards; brackets are
+    literal, so ``stripping_ratio[CU-*]`` matches every copper mine (fnmatch would read
+    ``[...]`` as a character class)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                              for c in pattern))
+
+
 def _make_dist(pattern: str, spec: Mapping[str, Any]) -> Any:
     """A distribution from an override: ``{dist = ..., ...}`` or a stats_arrays dict."""
     spec = dict(spec)
@@ -337,7 +345,7 @@ def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
                 nominal[i] = d.shares[k]
             continue
         hits = [index[pattern]] if pattern in index else [
-            i for i, nm in enumerate(names) if fnmatch.fnmatchcase(nm, pattern)]
+            i for i, nm in enumerate(names) if _wildcard(pattern).fullmatch(nm)]
         if not hits:
             raise SpaceError(f"override names an unknown input '{pattern}' (no parameter matches; "
                              f"names look like 'grid_hf_kg_per_kwh', 'energy_kwh_per_t[copper]', "
