@@ -19,9 +19,10 @@ of one metal's grades, stripping ratios or recoveries, per-mine and systematic
 together, e.g. "copper stripping_ratio"), ``country`` (all per-mine inputs of one
 country's mines), ``systematic`` (each systematic factor; all per-mine inputs as one
 group "per-mine (independent)") and ``custom`` (the ``groups`` the caller names, by
-parameter name, share-group name or shell pattern such as ``"stripping_ratio[CU-*]"``).
-Inputs not grouped at a level stay individual factors, so each level's factors
-partition the uncertain inputs. Inputs with a Fixed distribution are not factors (they
+parameter name, share-group name or shell pattern such as ``"stripping_ratio[CU-*]"``,
+and one factor :data:`OTHER` for every input the groups leave out, so the level has a
+few factors and second-order indices are affordable). At the other levels inputs not
+grouped stay individual factors. Each level's factors partition the uncertain inputs. Inputs with a Fixed distribution are not factors (they
 cannot contribute variance). The levels share one design: a factor that is the same
 set of inputs at several levels (a global input, a Dirichlet group) is evaluated and
 estimated once.
@@ -83,7 +84,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 import pandas as pd
-from scipy.stats import kendalltau, norm
+from scipy.stats import kendalltau
 
 from uncertainty import rng
 from uncertainty.delta import single_threaded_blas
@@ -103,7 +104,7 @@ from uncertainty.sobol import estimate
 from uncertainty.space import ParameterSpace
 
 __all__ = [
-    "CUSTOM", "DUMMY", "HEADLINE", "LEVELS", "MAX_SECOND_ORDER", "Block", "Factors", "SobolJob",
+    "CUSTOM", "DUMMY", "HEADLINE", "LEVELS", "MAX_SECOND_ORDER", "OTHER", "Block", "Factors", "SobolJob",
     "TmrSobolResult", "ab_outputs", "cost_rows", "evaluate_block", "factors_for", "make_job",
     "sobol", "sobol_model", "sobol_run",
 ]  # fmt: skip
@@ -112,6 +113,8 @@ LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic")
 """The built-in levels (module docstring)."""
 CUSTOM = "custom"
 """The level of user-defined ``groups``."""
+OTHER = "other (ungrouped)"
+"""The factor of the custom level that holds every input its groups leave out."""
 MAX_SECOND_ORDER = 200
 """Most factors of a level for which second-order indices are computed."""
 DUMMY = "__dummy__"
@@ -172,7 +175,7 @@ def _custom_owner(space: ParameterSpace, groups: Mapping[str, Sequence[str]]) ->
     for gname, members in groups.items():
         if not isinstance(gname, str) or not gname:
             raise ValueError(f"group names must be non-empty strings (got {gname!r})")
-        if gname in index or gname in shares:
+        if gname in index or gname in shares or gname == OTHER:
             raise ValueError(f"group name {gname!r} is the name of an input; choose another")
         if isinstance(members, str) or not isinstance(members, Sequence) or not members:
             raise ValueError(f"group {gname!r} must be a non-empty list of parameter names or "
@@ -223,8 +226,8 @@ def factors_for(space: ParameterSpace, level: str,
         One of :data:`LEVELS` or ``"custom"``.
     groups : mapping of str to list of str, optional
         For ``"custom"``: group name -> parameter names, share-group names
-        (``"supply[copper]"``) or shell patterns. Every other input stays a factor of
-        its own (a Dirichlet group stays one factor).
+        (``"supply[copper]"``) or shell patterns (``*`` and ``?`` wildcards, brackets
+        literal). Every input no group names goes into one factor :data:`OTHER`.
 
     Raises
     ------
@@ -251,6 +254,8 @@ def factors_for(space: ParameterSpace, level: str,
             continue
         if j in owner:
             put(owner[j], j)
+        elif level == CUSTOM:
+            put(OTHER, j)
         elif r.group:
             put(r.group, j)
         elif level == "mine" and r.level == "mine":
@@ -263,6 +268,8 @@ def factors_for(space: ParameterSpace, level: str,
             put("per-mine (independent)", j)
         else:
             put(r.name, j)
+    if level == CUSTOM and groups:  # the caller's order, the rest last
+        groups_ = {k: groups_[k] for k in (*groups, OTHER) if k in groups_}
     return Factors(level, tuple(groups_),
                    tuple(np.array(v, dtype=np.int64) for v in groups_.values()))
 
@@ -868,21 +875,6 @@ def _is_pow2(n: Any) -> bool:
         and (n & (n - 1)) == 0
 
 
-def _interval(point: np.ndarray, res: np.ndarray, conf_level: float, ci_method: str
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(half-width, low, high) of ``point`` from replicates ``res`` (axis 0), as
-    :func:`uncertainty.sobol.estimate` computes them."""
-    if res.shape[0] < 2 or not np.any(np.ptp(res, axis=0) > 0):
-        z0 = np.zeros_like(point)
-        return z0, point.copy(), point.copy()
-    if ci_method == "normal":
-        conf = norm.ppf(0.5 + conf_level / 2) * res.std(axis=0, ddof=1)
-        return conf, point - conf, point + conf
-    a = 1.0 - conf_level
-    low, high = np.quantile(res, [a / 2, 1 - a / 2], axis=0)
-    return (high - low) / 2, low, high
-
-
 def _check_options(n_base: Any, num_resamples: Any, conf_level: Any, ci_method: Any,
                    tol: Any, max_n: Any, block_rows: Any, top: Any) -> None:
     if not _is_pow2(n_base):
@@ -977,83 +969,108 @@ def cost_rows(space: ParameterSpace, n_base: int, *, by: str | Sequence[str] = "
 
 
 # ======================================================================== estimation
-def _estimates(store: _Store, n: int, num_resamples: int, conf_level: float, seed: int,
-               ci_method: str) -> list[dict[str, Any]]:
-    """One :func:`estimate` per metric, metrics in parallel threads (BLAS single-threaded:
-    see :func:`uncertainty.delta.single_threaded_blas`; NumPy releases the GIL)."""
+class _Columns:
+    """Columns ``idx`` of a 2-D array, read block by block (no copy of the whole).
 
-    def one(q: int) -> dict[str, Any]:
-        return estimate(store.yA[q][:n], store.yB[q][:n], store.yAB[q][:n],
+    :func:`uncertainty.sobol.estimate` reads ``yAB`` only as ``yAB[:, j0:j1]``; this
+    hands it one level's columns of the shared outputs.
+    """
+
+    ndim = 2
+
+    def __init__(self, arr: np.ndarray, idx: np.ndarray) -> None:
+        self.arr = arr
+        self.idx = idx
+        self.shape = (arr.shape[0], len(idx))
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        rows, cols = key
+        return self.arr[rows][:, self.idx[cols]]
+
+
+def _level_columns(arr: np.ndarray, idx: np.ndarray) -> Any:
+    """``arr[:, idx]`` as a view when ``idx`` is a run of columns, else lazily."""
+    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        return arr[:, idx[0]:idx[0] + len(idx)]
+    return _Columns(arr, idx)
+
+
+def _estimates(store: _Store, n: int, lidx: Sequence[np.ndarray], num_resamples: int,
+               conf_level: float, seed: int, ci_method: str) -> list[list[dict[str, Any]]]:
+    """:func:`estimate` per metric and level (``[q][level]``), in parallel threads.
+
+    Each level is estimated on its own columns, so its numbers are SALib's on that
+    level's outputs in SALib's row order (SALib's standardisation uses the mean of
+    all of Y, which shifts S1 by a few 1e-6 when other columns are added). BLAS runs
+    single-threaded (:func:`uncertainty.delta.single_threaded_blas`); NumPy releases
+    the GIL, so the threads run in parallel.
+    """
+    tasks = [(q, lv) for q in range(len(store.yA)) for lv in range(len(lidx))]
+
+    def one(task: tuple[int, int]) -> dict[str, Any]:
+        q, lv = task
+        return estimate(store.yA[q][:n], store.yB[q][:n],
+                        _level_columns(store.yAB[q][:n], lidx[lv]),
                         num_resamples=num_resamples, conf_level=conf_level, rng_seed=seed,
                         ci_method=ci_method, keep_resamples=True)
 
-    k = len(store.yA)
-    threads = min(k, max(1, nb.get_num_threads()))
+    threads = min(len(tasks), max(1, nb.get_num_threads()))
     if threads == 1:
-        return [one(q) for q in range(k)]
-    with ThreadPoolExecutor(threads) as ex:
-        return list(ex.map(one, range(k)))
+        flat = [one(t) for t in tasks]
+    else:
+        with ThreadPoolExecutor(threads) as ex:
+            flat = list(ex.map(one, tasks))
+    L = len(lidx)
+    return [flat[q * L:(q + 1) * L] for q in range(len(store.yA))]
 
 
-def _top_idx(ST: np.ndarray, idx: np.ndarray, top: int) -> np.ndarray:
-    """Positions (into ``idx``) of the ``top`` largest ST, largest first (stable)."""
-    return np.argsort(-ST[idx], kind="stable")[:top]
+def _top_idx(ST: np.ndarray, top: int) -> np.ndarray:
+    """Positions of the ``top`` largest ST, largest first (stable)."""
+    return np.argsort(-ST, kind="stable")[:top]
 
 
-def _widest(ests: list[dict[str, Any]], lidx: list[np.ndarray], top: int) -> float:
-    w = 0.0
-    for est in ests:
-        for idx in lidx:
-            sel = idx[_top_idx(est["ST"], idx, top)]
-            w = max(w, float(np.max(est["ST_conf"][sel], initial=0.0)))
-    return w
+def _widest(ests: list[list[dict[str, Any]]], top: int) -> float:
+    """Widest ST half-width among the top factors of every metric and level."""
+    return max(float(np.max(e["ST_conf"][_top_idx(e["ST"], top)], initial=0.0))
+               for per_level in ests for e in per_level)
 
 
-def _level_frame(est: dict[str, Any], idx: np.ndarray, fac: Factors, label: str,
-                 ci_method: str) -> pd.DataFrame:
+def _level_frame(est: dict[str, Any], fac: Factors, label: str, ci_method: str
+                 ) -> pd.DataFrame:
     f = pd.DataFrame({"metric": label, "factor": list(fac.names), "level": fac.level})
     for c in ("S1", "S1_conf", "ST", "ST_conf", "S1_low", "S1_high", "ST_low", "ST_high"):
-        f[c] = est[c][idx]
-    f = f[["metric", "factor", "level", "S1", "S1_conf", "ST", "ST_conf", "S1_low", "S1_high",
-           "ST_low", "ST_high"]]
+        f[c] = est[c]
     f["s1_straddles_zero"] = (f.S1_low <= 0) & (f.S1_high >= 0)
     f["st_resolved"] = f.ST_low > 0
     f["ci_method"] = ci_method
+    f["rank"] = 0
     f["n_params"] = [len(c) for c in fac.columns]
-    order = np.argsort(-f["ST"].to_numpy(), kind="stable")
-    f = f.iloc[order].reset_index(drop=True)
-    f.insert(f.columns.get_loc("ci_method") + 1, "rank", np.arange(1, len(f) + 1))
+    f = f.iloc[_top_idx(est["ST"], len(f))].reset_index(drop=True)
+    f["rank"] = np.arange(1, len(f) + 1)
     return f
 
 
-def _sums_row(est: dict[str, Any], idx: np.ndarray, frame: pd.DataFrame, label: str,
-              level: str, conf_level: float, ci_method: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"metric": label, "level": level}
-    for name in ("S1", "ST"):
-        point = np.asarray(est[name][idx].sum())
-        res = est[f"{name}_resamples"][:, idx].sum(axis=1)
-        conf, _, _ = _interval(point, res, conf_level, ci_method)
-        row[f"{name}_sum"] = float(point)
-        row[f"{name}_sum_conf"] = float(conf)
-    row.update(n_factors=len(idx), n_st_resolved=int(frame.st_resolved.sum()),
-               n_s1_straddles_zero=int(frame.s1_straddles_zero.sum()),
-               n_s1_negative=int((frame.S1 < 0).sum()), ci_method=ci_method)
-    return row
+def _sums_row(est: dict[str, Any], frame: pd.DataFrame, label: str, level: str,
+              ci_method: str) -> dict[str, Any]:
+    return {"metric": label, "level": level,
+            "S1_sum": est["S1_sum"], "S1_sum_conf": est["S1_sum_conf"],
+            "ST_sum": est["ST_sum"], "ST_sum_conf": est["ST_sum_conf"],
+            "n_factors": len(frame), "n_st_resolved": int(frame.st_resolved.sum()),
+            "n_s1_straddles_zero": int(frame.s1_straddles_zero.sum()),
+            "n_s1_negative": int((frame.S1 < 0).sum()), "ci_method": ci_method}
 
 
-def _ranking(est: dict[str, Any], idx: np.ndarray, fac: Factors, label: str, top: int,
-             conf_level: float) -> pd.DataFrame:
-    ST = est["ST"][idx]
-    R = est["ST_resamples"][:, idx]  # (B, D)
-    sel = _top_idx(est["ST"], idx, top)
+def _ranking(est: dict[str, Any], fac: Factors, label: str, top: int, conf_level: float
+             ) -> pd.DataFrame:
+    ST = est["ST"]
+    R = est["ST_resamples"]  # (B, D)
+    sel = _top_idx(ST, top)
     # a replicate's rank of factor j: 1 + factors with a larger ST in that replicate
     ranks = 1 + (R[:, None, :] > R[:, sel][:, :, None]).sum(axis=2)  # (B, top)
     point = np.arange(1, len(sel) + 1)
     a = 1.0 - conf_level
-    taus = []
-    for b in range(R.shape[0]):
-        if np.ptp(R[b, sel]) > 0 and len(sel) > 1:
-            taus.append(kendalltau(ST[sel], R[b, sel]).statistic)
+    taus = [kendalltau(ST[sel], R[b, sel]).statistic for b in range(R.shape[0])
+            if len(sel) > 1 and np.ptp(R[b, sel]) > 0]
     return pd.DataFrame({
         "metric": label, "level": fac.level, "factor": [fac.names[j] for j in sel],
         "rank": point, "ST": ST[sel],
@@ -1068,14 +1085,18 @@ def _ranking(est: dict[str, Any], idx: np.ndarray, fac: Factors, label: str, top
 def _convergence(store: _Store, q: int, est: dict[str, Any], idx: np.ndarray, fac: Factors,
                  label: str, n: int, top: int, num_resamples: int, conf_level: float,
                  seed: int, ci_method: str) -> pd.DataFrame:
-    """Indices at N = 2^k prefixes (k >= 6) and at N for the top factors."""
-    sel = _top_idx(est["ST"], idx, top)
+    """Indices at N = 2^k prefixes (k >= 6) and at N for the top factors.
+
+    A prefix is estimated on the top factors' columns alone, so its S1 can differ
+    from the level's estimate at that N by SALib's standardisation (a few 1e-6).
+    """
+    sel = _top_idx(est["ST"], top)
     cols = idx[sel]
     ns = [k for k in (2**e for e in range(6, 31)) if k < n] + [n]
     rows = []
     for k in ns:
         if k == n:
-            e = {c: est[c][cols] for c in ("S1", "S1_conf", "ST", "ST_conf")}
+            e = {c: est[c][sel] for c in ("S1", "S1_conf", "ST", "ST_conf")}
         else:
             e = estimate(store.yA[q][:k], store.yB[q][:k], store.yAB[q][:k][:, cols],
                          num_resamples=num_resamples, conf_level=conf_level, rng_seed=seed,
@@ -1120,8 +1141,8 @@ def _delta_candidates(space: ParameterSpace, facs: Sequence[Factors]
     return out
 
 
-def _delta(store: _Store, ests: list[dict[str, Any]], space: ParameterSpace,
-           facs: Sequence[Factors], lidx: Sequence[np.ndarray], labels: Sequence[str],
+def _delta(store: _Store, ests: list[list[dict[str, Any]]], space: ParameterSpace,
+           facs: Sequence[Factors], labels: Sequence[str],
            n_rows: int, max_factors: int, num_resamples: int, conf_level: float,
            seed: int) -> pd.DataFrame:
     from uncertainty.delta import delta_indices
@@ -1131,10 +1152,9 @@ def _delta(store: _Store, ests: list[dict[str, Any]], space: ParameterSpace,
     names = space.table["name"]
     frames = []
     for q, label in enumerate(labels):
-        est = ests[q]
         prio: dict[int, float] = {}
         for level, _, col, _, pos in cands:
-            st = float(est["ST"][lidx[level_pos[level]][pos]])
+            st = float(ests[q][level_pos[level]]["ST"][pos])
             prio[col] = max(prio.get(col, -np.inf), st)
         chosen = sorted(prio, key=lambda c: -prio[c])[:max_factors]
         if not chosen:
@@ -1171,20 +1191,19 @@ def _delta(store: _Store, ests: list[dict[str, Any]], space: ParameterSpace,
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _tables(store: _Store, ests: list[dict[str, Any]], facs: Sequence[Factors],
+def _tables(store: _Store, ests: list[list[dict[str, Any]]], facs: Sequence[Factors],
             lidx: Sequence[np.ndarray], labels: Sequence[str], n: int, top: int,
             num_resamples: int, conf_level: float, seed: int, ci_method: str,
-            second_order: bool) -> tuple[list[pd.DataFrame], ...]:
+            second_order: bool) -> tuple[list[Any], ...]:
     """Per metric and level: the frame, convergence, ranking, sums and S2 pieces."""
     frames, conv, rank, s2 = [], [], [], []
     sums: list[Any] = []
     for q, label in enumerate(labels):
-        est = ests[q]
-        for fac, idx in zip(facs, lidx, strict=True):
-            f = _level_frame(est, idx, fac, label, ci_method)
+        for est, fac, idx in zip(ests[q], facs, lidx, strict=True):
+            f = _level_frame(est, fac, label, ci_method)
             frames.append(f)
-            sums.append(_sums_row(est, idx, f, label, fac.level, conf_level, ci_method))
-            rank.append(_ranking(est, idx, fac, label, top, conf_level))
+            sums.append(_sums_row(est, f, label, fac.level, ci_method))
+            rank.append(_ranking(est, fac, label, top, conf_level))
             conv.append(_convergence(store, q, est, idx, fac, label, n, top, num_resamples,
                                      conf_level, seed, ci_method))
             if second_order:
@@ -1261,8 +1280,9 @@ def sobol_model(model: Model, space: ParameterSpace, n_base: int, *, seed: int,
             done = n
             t2 = time.perf_counter()
             with single_threaded_blas():
-                ests = _estimates(store, n, num_resamples, conf_level, seed, ci_method)
-            widest = _widest(ests, lidx, top)
+                ests = _estimates(store, n, lidx, num_resamples, conf_level, seed,
+                                  ci_method)
+            widest = _widest(ests, top)
             history.append((n, widest))
             timings["evaluate"] += t2 - t1
             timings["estimate"] += time.perf_counter() - t2
@@ -1286,7 +1306,7 @@ def sobol_model(model: Model, space: ParameterSpace, n_base: int, *, seed: int,
     delta_frame = None
     if delta:
         t4 = time.perf_counter()
-        delta_frame = _delta(store, ests, space, facs, lidx, labels, keep, delta_factors,
+        delta_frame = _delta(store, ests, space, facs, labels, keep, delta_factors,
                              delta_resamples, conf_level, seed)
         timings["delta"] = time.perf_counter() - t4
     timings["total"] = time.perf_counter() - t0
