@@ -19,6 +19,7 @@ import numba as nb
 import numpy as np
 import pandas as pd
 
+from uncertainty import _mckernels as mk
 from uncertainty import dists, rng
 from uncertainty._special import ndtr_sym as ndtr
 from uncertainty._special import ndtri_fast
@@ -28,66 +29,138 @@ from uncertainty.space import ParameterSpace
 __all__ = ["MonteCarloResult", "evaluate_chunk", "monte_carlo", "summarise"]
 
 
+_SAMPLES_PER_TASK = 16
+"""Samples per parallel task: scratch arrays are allocated once per task, not per sample."""
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_first, dir_len, dir_alpha):
+    """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups."""
+    for b in range((n_globals + 3) // 4):
+        u0, u1, u2, u3 = rng.uniform_block(seed, sample, b)
+        glob[4 * b] = u0
+        glob[4 * b + 1] = u1
+        glob[4 * b + 2] = u2
+        glob[4 * b + 3] = u3
+    for j in range(n_globals):
+        if codes[j] >= 0:
+            glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
+                                       pars[j, 3], glob[j])
+    for gi in range(dir_first.shape[0]):
+        f = dir_first[gi]
+        ln = dir_len[gi]
+        rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + ln], glob[f:f + ln])
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _general_mine(seed, sample, block, j, codes, pars, rho, glob, o_g, o_s, o_r, k, conc,
+                  alloc_rr, solid, weight):
+    """``weight * hf`` of one mine by the general path: ``dists.ppf_kernel`` for any
+    family, the grade-stripping copula, libm's exp and log. ``j`` is the mine's grade row."""
+    u0, u1, u2, _ = rng.uniform_block(seed, sample, block)
+    if rho != 0.0:
+        u1 = ndtr(rho * ndtri_fast(u0) + math.sqrt(1.0 - rho * rho) * ndtri_fast(u1))
+    g = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3], u0)
+    s = dists.ppf_kernel(codes[j + 1], pars[j + 1, 0], pars[j + 1, 1], pars[j + 1, 2],
+                         pars[j + 1, 3], u1)
+    r = dists.ppf_kernel(codes[j + 2], pars[j + 2, 0], pars[j + 2, 1], pars[j + 2, 2],
+                         pars[j + 2, 3], u2)
+    g *= glob[o_g + k]
+    if g > 1.0:
+        g = 1.0
+    r *= glob[o_r + k]
+    if r > 1.0:
+        r = 1.0
+    s *= glob[o_s + k]
+    hf, _ = mine_terms(g, s, r, conc, alloc_rr, solid)
+    return weight * hf
+
+
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alpha, n_globals,
-               mine_block0, rho, mine_metal, mine_group, mine_weight, mine_conc, mine_alloc_rr,
-               mine_solid, n_groups, nwork, off, n_metals, n_vehicles, n_chems, n_countries,
-               group_metal, group_country, fab_yield, secondary, nev, intensity, battery_metal,
-               domestic, scen_rec, scen_clean, scen_lfp, lfp_index):
-    M = mine_metal.shape[0]
+               mine_block0, rho, tab, n_runs, bounds, run_metal, slow, mine_metal, mine_group,
+               mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
+               n_metals, n_vehicles, n_chems, n_countries, group_metal, group_country,
+               fab_yield, secondary, nev, intensity, battery_metal, domestic, scen_rec,
+               scen_clean, scen_lfp, lfp_index):
+    """Metrics of samples ``start .. start + count - 1`` into ``out[scenario, i]``.
+
+    Per sample: the global vector (:func:`_draw_globals`), then the mines in tiles of
+    ``_mckernels.TILE``: the fast path's phases (``tab``, ``n_runs``, ``bounds``,
+    ``run_metal`` from :func:`_mckernels.mine_tables`; see that module), the general
+    path for the mines listed in ``slow`` (:func:`_general_mine`), the weighted hidden
+    flows added to their groups in mine order; then :func:`model.finish` per scenario.
+    Parallel over tasks of ``_SAMPLES_PER_TASK`` samples (scratch arrays per task);
+    every sample is computed alone, so the bytes do not depend on chunks or threads.
+    """
+    M = mine_group.shape[0]
     S = scen_clean.shape[0]
-    nblocks = (n_globals + 3) // 4
-    c = math.sqrt(1.0 - rho * rho)
-    for i in nb.prange(count):
-        sample = start + i
-        glob = np.empty(nblocks * 4)
-        for b in range(nblocks):
-            u0, u1, u2, u3 = rng.uniform_block(seed, sample, b)
-            glob[4 * b] = u0
-            glob[4 * b + 1] = u1
-            glob[4 * b + 2] = u2
-            glob[4 * b + 3] = u3
-        for j in range(n_globals):
-            if codes[j] >= 0:
-                glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
-                                           pars[j, 3], glob[j])
-        for gi in range(dir_first.shape[0]):
-            f = dir_first[gi]
-            ln = dir_len[gi]
-            rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + ln], glob[f:f + ln])
-        hs = np.zeros(n_groups)
-        us = np.zeros(n_groups)
-        o_g = off[0]
-        o_s = off[1]
-        o_r = off[2]
-        for m in range(M):
-            u0, u1, u2, _ = rng.uniform_block(seed, sample, mine_block0 + m)
-            j = n_globals + 3 * m
-            k = mine_metal[m]
-            if rho != 0.0:
-                u1 = ndtr(rho * ndtri_fast(u0) + c * ndtri_fast(u1))
-            g = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3], u0)
-            s = dists.ppf_kernel(codes[j + 1], pars[j + 1, 0], pars[j + 1, 1], pars[j + 1, 2],
-                                 pars[j + 1, 3], u1)
-            r = dists.ppf_kernel(codes[j + 2], pars[j + 2, 0], pars[j + 2, 1], pars[j + 2, 2],
-                                 pars[j + 2, 3], u2)
-            g *= glob[o_g + k]
-            if g > 1.0:
-                g = 1.0
-            r *= glob[o_r + k]
-            if r > 1.0:
-                r = 1.0
-            s *= glob[o_s + k]
-            hf, used = mine_terms(g, s, r, mine_conc[m], mine_alloc_rr[m], mine_solid[m])
-            gi = mine_group[m]
-            hs[gi] += mine_weight[m] * hf
-            us[gi] += mine_weight[m] * used
+    T = mk.TILE
+    o_g = off[0]
+    o_s = off[1]
+    o_r = off[2]
+    any_fast = slow.shape[0] < M
+    # used extraction per group does not depend on the sample: summed once, in mine order
+    us = np.zeros(n_groups)
+    for m in range(M):
+        _, used = mine_terms(1.0, 0.0, 1.0, mine_conc[m], mine_alloc_rr[m], mine_solid[m])
+        us[mine_group[m]] += mine_weight[m] * used
+    n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
+    for task in nb.prange(n_tasks):
+        glob = np.empty((n_globals + 3) // 4 * 4)
+        hs = np.empty(n_groups)
         wk = np.empty(nwork)
-        for sc in range(S):
-            finish(hs, us, glob, out[sc, i], off, n_metals, n_vehicles, n_chems, n_countries,
-                   group_metal, group_country, fab_yield, secondary, nev, intensity,
-                   battery_metal, domestic, scen_rec[sc], scen_clean[sc], scen_lfp[sc],
-                   lfp_index, wk)
+        A = np.empty(3 * T)
+        Z = np.empty(3 * T)
+        SG = np.empty(T)
+        TI = np.empty(3 * T, dtype=np.int64)
+        TP = np.empty(3 * T)
+        TZ = np.empty(3 * T)
+        HW = np.empty(T)
+        first = task * _SAMPLES_PER_TASK
+        for i in range(first, min(count, first + _SAMPLES_PER_TASK)):
+            sample = start + i
+            _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_first, dir_len,
+                          dir_alpha)
+            hs[:] = 0.0
+            sys_g = glob[o_g:o_g + n_metals]
+            sys_s = glob[o_s:o_s + n_metals]
+            sys_r = glob[o_r:o_r + n_metals]
+            ps = 0  # next entry of the slow list
+            for tile in range(tab.shape[0]):
+                a = tile * T
+                n = min(T, M - a)
+                tt = tab[tile]
+                if any_fast:
+                    mk.philox_tile(seed, sample, mine_block0 + a, n, A)
+                    mk.central_tile(n, tt, A, SG, Z)
+                    nt = mk.tail_list(n, A, TI, TP)
+                    mk.tail_tile(nt, TI, TP, TZ, Z)
+                    mk.mine_tile(n_runs[tile], bounds[tile], run_metal[tile], sys_g, sys_s,
+                                 sys_r, tt, Z, SG, HW)
+                while ps < slow.shape[0] and slow[ps] < a + n:  # the general path
+                    m = slow[ps]
+                    HW[m - a] = _general_mine(seed, sample, mine_block0 + m, n_globals + 3 * m,
+                                              codes, pars, rho, glob, o_g, o_s, o_r,
+                                              mine_metal[m], mine_conc[m], mine_alloc_rr[m],
+                                              mine_solid[m], mine_weight[m])
+                    ps += 1
+                # group sums in mine order; a run of mines of one group adds in a register
+                cur = mine_group[a]
+                acc = hs[cur]
+                for j in range(n):
+                    gi = mine_group[a + j]
+                    if gi != cur:
+                        hs[cur] = acc
+                        cur = gi
+                        acc = hs[cur]
+                    acc += HW[j]
+                hs[cur] = acc
+            for sc in range(S):
+                finish(hs, us, glob, out[sc, i], off, n_metals, n_vehicles, n_chems,
+                       n_countries, group_metal, group_country, fab_yield, secondary, nev,
+                       intensity, battery_metal, domestic, scen_rec[sc], scen_clean[sc],
+                       scen_lfp[sc], lfp_index, wk)
 
 
 def _finish_args(model: Model) -> tuple:
@@ -140,9 +213,11 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
             for si, sc in enumerate(scenarios):
                 out[si, a:b] = evaluate(model, *x, scenario=sc)
         return out
+    tab, n_runs, bounds, run_metal, slow = mk.mine_tables(model, space)
     _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars, space.dir_first,
                space.dir_len, space.dir_alpha, space.n_globals, space.mine_block0,
-               space.correlation, model.mine_metal, model.mine_group, model.mine_weight,
+               space.correlation, tab, n_runs, bounds, run_metal, slow, model.mine_metal,
+               model.mine_group, model.mine_weight,
                model.mine_conc, model.mine_alloc_rr, model.mine_solid, model.n_groups,
                work_size(model), *_finish_args(model), rec, clean, lfp, model.lfp_index)
     return out

@@ -1,0 +1,256 @@
+"""Tests of the Monte Carlo kernel's fast path (uncertainty._mckernels, montecarlo._mc_kernel).
+
+The kernel evaluates most mines by a vectorised fast path (its own exp, log and
+inverse-normal branches, specialised LogNormal / TruncatedNormal / Normal / Fixed rows)
+and the rest by the general path (``dists.ppf_kernel``). The oracle here is independent
+of both: a plain NumPy re-implementation of the documented sampling path,
+
+* uniforms: :func:`uncertainty.rng.uniforms_numpy` (NumPy Philox arithmetic) at the
+  documented parameter indices (global row ``j`` -> ``j``; mine ``m`` lane ``q`` ->
+  ``4 (mine_block0 + m) + q``);
+* the grade-stripping copula, if any, with ``scipy.special``;
+* every non-Dirichlet row: its ``Distribution.ppf`` (SciPy);
+* Dirichlet rows: :func:`uncertainty.rng.dirichlet_variate`, the draw the kernel is
+  specified to make (Marsaglia-Tsang gammas on counter substreams; the transform path
+  uses gamma quantiles instead, so it cannot serve here);
+* the model: :func:`uncertainty.model.evaluate_reference` (vectorised NumPy).
+
+Kernel and oracle agree to rtol 1e-12 on every metric (the kernel's exp, log and
+rational functions are within a few ulp of libm and SciPy; sums are in another order).
+The spaces compared cover every branch of the fast path (LogNormal and Fixed grade and
+stripping ratio; TruncatedNormal around the mean, on one side, mirrored; Normal and
+Fixed recovery; tail and central inverse-CDF arguments), the general path (other
+families, an exponent range too wide for the fast exp, the copula) and mines in an
+order that is not sorted by metal or group. Then: identical bytes whatever the chunk
+size or thread count with both paths mixed, and the numerical primitives against NumPy
+and SciPy (stated ulp bounds).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numba
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.special as sc
+from conftest import DEFAULT_DATASET
+
+from uncertainty import _mckernels as mk
+from uncertainty import dists, rng
+from uncertainty._special import ndtri_fast
+from uncertainty.config import parse_run
+from uncertainty.data import load_dataset
+from uncertainty.model import build_model, evaluate_reference
+from uncertainty.montecarlo import evaluate_chunk
+from uncertainty.space import build_space
+
+RTOL = 1e-12
+SEED = 20190101
+ULP = 2.0**-52
+
+# Rows overridden to reach every branch. Iron mines FE-AUS-001.. are the first rows.
+OVERRIDES = {
+    # fast path
+    "recovery[FE-AUS-001]": {"dist": "normal", "mean": 0.9, "sd": 0.02},
+    "recovery[FE-AUS-002]": {"dist": "fixed", "value": 0.95},
+    "recovery[FE-AUS-003]": {"dist": "truncnormal", "mean": 0.9, "sd": 0.05, "low": 0.95,
+                             "high": 1.0},  # above the mean: mirrored (s < 0, v = 1 - u)
+    "recovery[FE-AUS-004]": {"dist": "truncnormal", "mean": 0.9, "sd": 0.05, "low": 0.5,
+                             "high": 0.88},  # below the mean: one side, not mirrored
+    "grade[FE-AUS-005]": {"dist": "fixed", "value": 0.4},
+    "stripping_ratio[FE-AUS-006]": {"dist": "fixed", "value": 3.0},
+    # general path
+    "grade[CU-*]": {"dist": "uniform", "low": 0.002, "high": 0.02},
+    "stripping_ratio[ZN-*-001]": {"dist": "triangular", "low": 1.0, "mode": 2.0, "high": 6.0},
+    "recovery[PB-*-002]": {"dist": "beta", "a": 20.0, "b": 3.0},
+    "grade[FE-AUS-007]": {"dist": "lognormal", "median": 0.5, "gsd": 1e40},  # |x| > 700
+}
+
+
+def parameter_indices(space) -> np.ndarray:
+    blocks = space.mine_block0 + np.arange(space.n_mines)
+    lanes = (4 * blocks[:, None] + np.arange(3)[None, :]).ravel()
+    return np.concatenate([np.arange(space.n_globals), lanes]).astype(np.int64)
+
+
+def numpy_path(model, space, seed: int, start: int, count: int) -> np.ndarray:
+    """Metrics of samples ``start .. start + count - 1`` by the NumPy oracle (module doc)."""
+    u = rng.uniforms_numpy(seed, np.arange(start, start + count), parameter_indices(space))
+    ng, nm = space.n_globals, space.n_mines
+    if space.correlation != 0.0:
+        rho = space.correlation
+        j0 = ng + 3 * np.arange(nm)
+        z = rho * sc.ndtri(u[:, j0]) + math.sqrt(1.0 - rho * rho) * sc.ndtri(u[:, j0 + 1])
+        u[:, j0 + 1] = sc.ndtr(z)
+    x = np.empty_like(u)
+    for j, d in enumerate(space.dists):
+        if not isinstance(d, dists.Dirichlet):
+            x[:, j] = d.ppf(u[:, j])
+    for f, ln in zip(space.dir_first, space.dir_len, strict=True):
+        alphas = np.ascontiguousarray(space.dir_alpha[f:f + ln])
+        for i in range(count):
+            out = np.empty(ln)
+            rng.dirichlet_variate(seed, start + i, int(f), alphas, out)
+            x[i, f:f + ln] = out
+    mine = x[:, ng:].reshape(count, nm, 3)
+    return evaluate_reference(model, mine[:, :, 0], mine[:, :, 1], mine[:, :, 2], x[:, :ng])
+
+
+def default_run(**data):
+    return parse_run({"name": "mckernel", "dataset": str(DEFAULT_DATASET), **data})
+
+
+@pytest.fixture(scope="module")
+def default_model(default_dataset):
+    return build_model(default_dataset)
+
+
+@pytest.fixture(scope="module")
+def mixed_space(default_dataset, default_model):
+    """The default space with the rows of OVERRIDES: both paths, every branch."""
+    return build_space(default_run(overrides=OVERRIDES), default_dataset, default_model)
+
+
+# ----------------------------------------------------------------- the oracle
+def test_fast_path_equals_numpy_path_default_space(default_dataset, default_model):
+    space = build_space(None, default_dataset, default_model)
+    assert len(mk.mine_tables(default_model, space)[-1]) == 0  # every mine on the fast path
+    got = evaluate_chunk(default_model, space, SEED, 5000, 12)[0]
+    want = numpy_path(default_model, space, SEED, 5000, 12)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=0.0)
+
+
+def test_both_paths_equal_numpy_path(default_model, mixed_space):
+    slow = mk.mine_tables(default_model, mixed_space)[-1]
+    ids = np.array(default_model.mine_ids)
+    assert "FE-AUS-007" in ids[slow] and "FE-AUS-006" not in ids[slow]
+    assert sum(i.startswith("CU-") for i in ids[slow]) == 440
+    got = evaluate_chunk(default_model, mixed_space, SEED, 0, 12)[0]
+    want = numpy_path(default_model, mixed_space, SEED, 0, 12)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=0.0)
+
+
+def test_every_fast_branch_is_reached(default_model, mixed_space):
+    """The samples compared above reach tails and both sides of the recovery median."""
+    tab, *_, slow = mk.mine_tables(default_model, mixed_space)
+    flat = tab.transpose(1, 0, 2).reshape(mk.N_ROWS, -1)[:, :default_model.n_mines]
+    flat = np.delete(flat, slow, axis=1)  # the fast path's mines
+    assert (flat[mk.G_A] == 0).sum() == 1  # Fixed grade
+    assert (flat[mk.S_A] == 0).sum() > 1  # Fixed stripping ratios (brine mines and one)
+    assert (flat[mk.R_S] == 0).sum() == 1  # Fixed recovery
+    assert (flat[mk.R_R] >= 0).sum() == 4  # Normal, Fixed, two one-sided
+    assert (flat[mk.R_FLIP] == 1).sum() == 1 and (flat[mk.R_R] < 0).sum() > 1000
+    u = rng.uniforms_numpy(SEED, np.arange(12), parameter_indices(mixed_space))
+    lanes = u[:, mixed_space.n_globals:]
+    assert np.mean(np.abs(lanes - 0.5) > 0.425) > 0.1  # about 15% tail arguments
+
+
+def test_copula_goes_through_the_general_path(default_dataset, default_model):
+    space = build_space(default_run(montecarlo={"grade_stripping_correlation": 0.5}),
+                        default_dataset, default_model)
+    assert len(mk.mine_tables(default_model, space)[-1]) == space.n_mines
+    got = evaluate_chunk(default_model, space, 7, 300, 6)[0]
+    want = numpy_path(default_model, space, 7, 300, 6)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=0.0)
+
+
+def test_mines_not_sorted_by_metal_or_group(tmp_path):
+    """Shuffled mine rows: runs of one metal and group are short and interleaved."""
+    folder = tmp_path / "shuffled"
+    shutil.copytree(DEFAULT_DATASET, folder)
+    mines = pd.read_csv(folder / "mines.csv", dtype=str, keep_default_na=False)
+    mines.sample(frac=1.0, random_state=3).to_csv(folder / "mines.csv", index=False)
+    ds = load_dataset(folder)
+    model = build_model(ds)
+    assert np.any(np.diff(model.mine_metal) < 0) and np.any(np.diff(model.mine_group) < 0)
+    space = build_space(None, ds, model)
+    got = evaluate_chunk(model, space, SEED, 40, 8)[0]
+    want = numpy_path(model, space, SEED, 40, 8)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=0.0)
+
+
+# ---------------------------------------------------------- reproducibility
+def test_identical_bytes_whatever_the_chunk_size_and_threads(default_model, mixed_space):
+    whole = evaluate_chunk(default_model, mixed_space, SEED, 100, 300)
+    parts = np.concatenate([evaluate_chunk(default_model, mixed_space, SEED, a, n)
+                            for a, n in ((100, 1), (101, 126), (227, 173))], axis=1)
+    assert parts.tobytes() == whole.tobytes()
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs at least 2 numba threads")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = evaluate_chunk(default_model, mixed_space, SEED, 100, 300)
+    finally:
+        numba.set_num_threads(before)
+    assert one.tobytes() == whole.tobytes()
+
+
+# ------------------------------------------------------- numerical primitives
+@numba.njit
+def _apply(fn_id, x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        if fn_id == 0:
+            out[i] = mk.vexp(x[i])
+        elif fn_id == 1:
+            out[i] = mk.vlog(x[i])
+        elif fn_id == 2:
+            out[i] = mk.ndtri_central(x[i])
+        elif fn_id == 3:
+            out[i] = mk.ndtri_tail(x[i])[0]
+        else:
+            out[i] = ndtri_fast(x[i])
+    return out
+
+
+def _ulps(got, want):
+    return np.max(np.abs(got - want) / (np.abs(want) * ULP))
+
+
+def test_vexp_within_4_ulp_of_libm():
+    x = np.concatenate([np.random.default_rng(1).uniform(-700, 700, 200_000),
+                        np.linspace(-1, 1, 20_001), [-700.0, 0.0, 700.0]])
+    assert _ulps(_apply(0, x), np.exp(x)) <= 4
+
+
+def test_vlog_within_2_ulp_of_libm():
+    g = np.random.default_rng(2)
+    x = np.concatenate([10.0 ** g.uniform(-300, 300, 100_000), g.uniform(0.5, 2, 100_000),
+                        [2.2250738585072014e-308, 0.5, 1.0, 2.0]])
+    y = np.log(x)
+    got = _apply(1, x)
+    assert np.max(np.abs(got - y) / np.maximum(np.abs(y), 1e-300) / ULP) <= 2
+    assert got[-2] == 0.0
+
+
+def test_ndtri_branches_within_3_ulp_of_ndtri_fast():
+    """Against ``ndtri_fast`` (about 2 ulp at most) and SciPy (whose own ndtri is off by
+    up to 4 ulp, see ``_special``)."""
+    g = np.random.default_rng(3)
+    central = np.concatenate([g.uniform(0.075, 0.925, 200_000), [0.5]])
+    tail = np.concatenate([g.uniform(0.0, 0.075, 100_000), 1.0 - g.uniform(0.0, 0.075, 100_000),
+                           10.0 ** g.uniform(-10.8, -1.2, 100_000)])
+    c, t = _apply(2, central), _apply(3, tail)
+    assert c[-1] == 0.0
+    for got, p in ((c[:-1], central[:-1]), (t, tail)):
+        assert _ulps(got, _apply(4, p)) <= 3
+        assert _ulps(got, sc.ndtri(p)) <= 6
+
+
+def test_tail_branch_flags_what_it_cannot_take():
+    p = np.array([1e-12, 1.0 - 1e-16 * 0, 0.0, 1e-310, np.nan, 1e-5])
+    flags = [mk.ndtri_tail(v)[1] for v in p]
+    assert flags == [1, 1, 1, 1, 1, 0]
+    # the tile phase falls back to ndtri_fast for them
+    n = len(p)
+    TI = np.arange(n)
+    TZ = np.empty(n)
+    Z = np.full(n, -99.0)
+    mk.tail_tile(n, TI, p.copy(), TZ, Z)
+    want = np.array([ndtri_fast(v) for v in p])
+    np.testing.assert_array_equal(Z[:5], want[:5])
+    assert Z[5] == pytest.approx(sc.ndtri(1e-5), rel=4 * ULP)

@@ -1,0 +1,452 @@
+"""Private numba helpers of the Monte Carlo kernel (:func:`uncertainty.montecarlo._mc_kernel`).
+
+The kernel spends almost all its time in the loop over the 1,784 mines of each sample:
+one Philox block, three inverse normal CDFs, two exponentials and the mine equation per
+mine. Written as one scalar loop (one mine at a time through ``dists.ppf_kernel``) that
+costs about 150 ns per mine; the helpers here cut it by
+
+1. **tiles of mines in structure-of-arrays form.** A sample's mines are processed in
+   tiles of ``TILE`` mines, phase by phase, each phase a simple loop over the tile that
+   LLVM turns into AVX2 code (four mines per instruction):
+
+   a. :func:`philox_tile` (scalar: Philox needs the 64x64 -> 128-bit multiply, which
+      has no vector form) writes each mine's three ndtri arguments and lists the ones
+      in the tails of the inverse normal CDF;
+   b. :func:`central_tile` evaluates the central branch of ``ndtri_fast`` (85% of the
+      arguments) for every lane, branch-free, vectorised;
+   c. :func:`tail_tile` evaluates the tail branch on the compact list of tail
+      arguments (vectorised, the results scattered back);
+   d. :func:`mine_tile` applies the exponentials, bounds, systematic factors and the
+      mine equation and writes each mine's weighted hidden flow (vectorised);
+   e. the caller adds the tile's flows to their groups in mine order.
+
+2. **exp and log in plain arithmetic** (:func:`vexp`, :func:`vlog`). numba calls libm
+   for ``math.exp``/``math.log``, which LLVM cannot vectorise (no SVML in this
+   llvmlite). These are Cody-Waite / fdlibm-style evaluations with the exponent handled
+   by bit manipulation; both are within 2 ulp of libm, deterministic and
+   machine-independent (no fastmath, no FMA contraction).
+
+3. **specialised distributions.** Per-mine rows of the families the data uses
+   (LogNormal or Fixed grade and stripping ratio; TruncatedNormal, Normal or Fixed
+   recovery) are encoded once per call in flat per-mine tables (:func:`mine_tables`)
+   and evaluated with exactly the operations of ``dists.ppf_kernel``, the libm ``exp``
+   and ``log`` replaced by :func:`vexp` and :func:`vlog`. Any other family (an override
+   to Uniform, Triangular, Beta, Gamma ...) or a grade-stripping copula sends the mine
+   to the general path (``dists.ppf_kernel``, as before), as does an exponent outside
+   [-700, 700] or a tail probability below ``exp(-25)`` (the far tail of AS 241).
+
+Every value is a pure function of ``(seed, sample, parameter)``: tiles, lists and sums
+are per sample and in mine order, so results are identical bytes whatever the chunk
+size or thread count. Against the transform path (libm exp and log) results agree to a
+few ulp.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numba as nb
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from uncertainty import dists, rng
+from uncertainty._special import _B, _C, _C_SLOPE, _CM, _D, _N, _SQRT_2PI, ndtri_fast
+
+if TYPE_CHECKING:
+    from uncertainty.model import Model
+    from uncertainty.space import ParameterSpace
+
+__all__: list[str] = []
+
+TILE = 128
+"""Mines per tile (a multiple of 4): the tile's scratch arrays (about 20 KB) stay in the L1 cache."""
+
+_inline = nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+# Functions taking arrays use the plain decorator: numba's own inlining of array
+# arguments leaves reference-count calls in the loop; LLVM inlines them cleanly.
+_jit = nb.njit(cache=True, nogil=True, error_model="numpy")
+
+
+# ----------------------------------------------------------------- bit casts
+@intrinsic
+def _bits(typingctx, x):
+    """The IEEE 754 bits of a float64 as int64 (an LLVM bitcast, vectorisable)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float(typingctx, x):
+    """The float64 whose IEEE 754 bits are the int64 ``x`` (an LLVM bitcast)."""
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+# ------------------------------------------------------------------------ fma
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (IEEE 754 fusedMultiplyAdd, ``llvm.fma``).
+
+    Not fastmath: the result is defined exactly by IEEE 754, so it is the same on every
+    machine (a vector FMA instruction here, a correctly rounded ``fma()`` from libm on a
+    CPU without one). Written out where it is wanted, never left to the compiler.
+    """
+    if not (a == b == c == types.float64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        d = ir.DoubleType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [d], ir.FunctionType(d, [d, d, d]))
+        return builder.call(fn, args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
+@_inline
+def poly7(c, r, r2, r4):
+    """``c[0] + c[1] r + ... + c[7] r**7`` by Estrin's scheme with FMAs (``r2 = r**2``,
+    ``r4 = r**4``).
+
+    Horner's rule is a chain of 7 dependent multiply-adds (or 14 operations without
+    FMA); Estrin's is 3 levels deep. These polynomials dominate the vectorised loops,
+    whose speed was bound by that latency (the out-of-order window cannot hold enough
+    loop iterations to hide a chain this long): 7 -> 4 cycles per inverse normal CDF.
+    """
+    return fma(fma(fma(c[7], r, c[6]), r2, fma(c[5], r, c[4])), r4,
+               fma(fma(c[3], r, c[2]), r2, fma(c[1], r, c[0])))
+
+
+# ------------------------------------------------------------------ exp, log
+# Round to an integer by adding 1.5 * 2**52: the sum's last bit has weight 1, so it
+# holds round(x) in its low mantissa bits (|x| < 2**51), and subtracting again gives
+# round(x) as a float. AVX2 has no float64 <-> int64 conversion; this needs none.
+_ROUND = 6755399441055744.0
+_ROUND_BITS = 0x4338000000000000
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # 32 significant bits: n * _LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_MAX = 700.0  # |x| <= 700 keeps 2**n a normal number
+_E = tuple(1.0 / math.factorial(k) for k in range(14))  # Taylor coefficients of exp
+
+
+@_inline
+def vexp(x):
+    """``exp(x)`` for ``|x| <= 700``, within 4 ulp of libm (vectorisable).
+
+    ``x = n ln 2 + r``, ``|r| <= ln(2)/2``; ``exp(r)`` by its Taylor polynomial of degree
+    13 (truncation error below 5e-18), Estrin's scheme with FMAs; times ``2**n`` built
+    in the exponent bits. Outside [-700, 700] the result is wrong: callers make sure.
+    """
+    t = fma(x, _LOG2E, _ROUND)
+    n = t - _ROUND
+    r = fma(n, -_LN2_LO, fma(n, -_LN2_HI, x))
+    r2 = r * r
+    r4 = r2 * r2
+    c = _E
+    p = fma(fma(fma(c[13], r, c[12]), r4, fma(fma(c[11], r, c[10]), r2, fma(c[9], r, c[8]))),
+            r4 * r4, poly7(c, r, r2, r4))
+    return p * _float((_bits(t) - _ROUND_BITS + 1023) << 52)
+
+
+# fdlibm / musl log: x = 2**k (1 + f), sqrt(1/2) <= 1 + f < sqrt(2), s = f / (2 + f),
+# log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), R a minimax polynomial.
+_SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
+_MANTISSA = 0x000FFFFFFFFFFFFF
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+
+
+@_inline
+def vlog(x):
+    """``log(x)`` for a positive normal float64 (fdlibm's algorithm, about 1 ulp).
+
+    Zero, subnormals, negatives, infinities and NaN give wrong results: callers check.
+    """
+    ix = _bits(x) - _SQRT_HALF_BITS
+    k = ix >> 52  # arithmetic shift: the exponent of x relative to sqrt(1/2)
+    f = _float((ix & _MANTISSA) + _SQRT_HALF_BITS) - 1.0
+    dk = _float(k + _ROUND_BITS) - _ROUND  # float(k) without an int64 conversion
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
+    t2 = z * fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
+    return s * (hfsq + t2 + t1) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
+
+
+# ------------------------------------------------------------ ndtri branches
+# The two branches of ``_special.ndtri_fast`` (Wichura's AS 241) for the vectorised
+# phases, the rational functions by :func:`poly7`: within 1 ulp of ``ndtri_fast``.
+@_inline
+def is_tail(p):
+    """True where ``ndtri_fast(p)`` leaves its central branch (NaN included)."""
+    return not abs(p - 0.5) <= 0.425
+
+
+@_inline
+def ndtri_central(p):
+    """``ndtri_fast``'s central branch (valid for ``|p - 1/2| <= 0.425``)."""
+    q = p - 0.5
+    r = fma(-q, q, 0.180625)
+    r2 = r * r
+    r4 = r2 * r2
+    return q * (_SQRT_2PI + poly7(_N, r, r2, r4) / poly7(_B, r, r2, r4))
+
+
+@_inline
+def ndtri_tail(p):
+    """``ndtri_fast``'s intermediate-tail branch, :func:`vlog` for libm's log.
+
+    Returns ``(x, bad)``; ``bad`` (1) where this branch does not apply: ``min(p, 1-p)``
+    below ``exp(-25)`` (AS 241's far tail), zero, subnormal or NaN.
+    """
+    q = p - 0.5
+    rr = p if q < 0.0 else 1.0 - p
+    r = math.sqrt(-vlog(rr))
+    s = r - 1.6
+    s2 = s * s
+    s4 = s2 * s2
+    x = _C[0] + s * (_C_SLOPE + poly7(_CM, s, s2, s4) / poly7(_D, s, s2, s4))
+    bad = 0 if (r <= 5.0 and rr >= 2.2250738585072014e-308) else 1
+    return (-x if q < 0.0 else x), bad
+
+
+# ------------------------------------------------------------- mine tables
+# Rows of a tile's float table (``tab[tile]``, shape (N_ROWS, TILE), one row per constant).
+(G_MU, G_SIG, G_A, G_B, S_MU, S_SIG, S_A, S_B, R_MEAN, R_S, R_P, R_R, R_M, R_FLIP, CONC,
+ SOLID_ALLOC, WEIGHT, N_ROWS) = range(18)
+
+# |ndtri(u)| <= 8.13 for every u of rng (2**-54 <= u <= 1 - 2**-54)
+_Z_MAX = 8.5
+
+
+def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
+    """Per-mine constants of the fast path, by tile, and the mines it cannot take.
+
+    Returns
+    -------
+    tab : ndarray, shape (n_tiles, N_ROWS, TILE), float64
+        Row ``R`` of tile ``t``, entry ``j``: constant ``R`` of mine ``t * TILE + j`` (0
+        past the last mine). Indexing a tile's own 2-d table by the loop counter lets
+        LLVM drop numba's negative-index fix-up, which blocks vectorisation.
+
+        Grade and stripping ratio (LogNormal or Fixed) are ``A exp(mu + sigma z) + B``:
+        ``A = 1, B = 0`` for a LogNormal of parameters ``(mu, sigma)`` (``ppf_kernel``'s
+        LOGNORMAL code), ``A = 0, B = value, mu = sigma = 0`` for a Fixed row; both
+        exact (``x 1 + 0 = x``, ``e 0 + v = v`` for a finite ``e``), without a select.
+        Recovery (TruncatedNormal, Normal, Fixed) is ``mean + s (sign z)`` with ``z``
+        the ndtri of an argument in the layout of ``ppf_kernel``'s TRUNCNORMAL code:
+        ``P``, ``R``, the multiplier ``M`` of ``u`` (``R - P`` if ``R >= 0``, else
+        ``1 - P + R``) and ``FLIP`` (``v = 1 - u``). Normal is the one-sided layout with
+        ``P = 0, R = 1, M = 1``; Fixed is ``mean = value, s = 0`` with ``P = 1/2, M = 0``
+        (``z = 0``, exact). Then the mine's ``conc``, ``solid * alloc_rr``, ``weight``.
+    n_runs : ndarray, shape (n_tiles,), int64
+    bounds : ndarray, shape (n_tiles, TILE + 1), uint64
+    run_metal : ndarray, shape (n_tiles, TILE), uint64
+        Tile ``t``'s mines in runs of one metal: run ``r`` is mines ``bounds[t, r] ..
+        bounds[t, r + 1] - 1`` of metal ``run_metal[t, r]``, ``r < n_runs[t]`` (a few
+        runs per tile: the mine table is sorted by metal). Unsigned, so that indexing
+        by them needs no negative-index fix-up either.
+    slow : ndarray, int64
+        Mines the fast path does not take, computed by the general path, in order: a
+        row of another family, an exponent that could leave [-700, 700] (where
+        :func:`vexp` is valid) for some ``|z| <= 8.5``, or every mine when the space
+        has a grade-stripping correlation.
+    """
+    n_mines, ng = space.n_mines, space.n_globals
+    codes = space.codes[ng:].reshape(n_mines, 3)
+    pars = space.pars[ng:].reshape(n_mines, 3, 4)
+    t = np.zeros((N_ROWS, n_mines))
+    fast = np.full(n_mines, space.correlation == 0.0)
+    for lane, (mu, sig, a, b) in enumerate(((G_MU, G_SIG, G_A, G_B), (S_MU, S_SIG, S_A, S_B))):
+        c, p = codes[:, lane], pars[:, lane]
+        logn, fix = c == dists.LOGNORMAL, c == dists.FIXED
+        t[mu] = np.where(logn, p[:, 0], 0.0)
+        t[sig] = np.where(logn, p[:, 1], 0.0)
+        t[a] = logn
+        t[b] = np.where(fix, p[:, 0], 0.0)
+        with np.errstate(invalid="ignore"):
+            fast &= (logn | fix) & (np.abs(t[mu]) + _Z_MAX * np.abs(t[sig]) <= _EXP_MAX)
+    c, p = codes[:, 2], pars[:, 2]
+    trunc, normal, fix = c == dists.TRUNCNORMAL, c == dists.NORMAL, c == dists.FIXED
+    fast &= trunc | normal | fix
+    t[R_MEAN] = np.where(trunc | normal | fix, p[:, 0], 0.0)
+    t[R_S] = np.where(trunc | normal, p[:, 1], 0.0)
+    t[R_P] = np.where(trunc, p[:, 2], np.where(fix, 0.5, 0.0))
+    t[R_R] = np.where(trunc, p[:, 3], np.where(normal, 1.0, 0.0))
+    one_sided = t[R_R] >= 0.0
+    t[R_M] = np.where(fix, 0.0, np.where(one_sided, t[R_R] - t[R_P], 1.0 - t[R_P] + t[R_R]))
+    t[R_FLIP] = trunc & one_sided & ~(p[:, 1] > 0.0)
+    t[CONC] = model.mine_conc
+    t[SOLID_ALLOC] = model.mine_solid * model.mine_alloc_rr
+    t[WEIGHT] = model.mine_weight
+    # the general path's mines: grade, stripping ratio and recovery 1 in the fast phases
+    t[:, ~fast] = 0.0
+    t[G_B, ~fast] = t[S_B, ~fast] = t[R_MEAN, ~fast] = 1.0
+    t[R_P, ~fast] = 0.5
+    n_tiles = -(-n_mines // TILE)
+    tab = np.zeros((N_ROWS, n_tiles * TILE))
+    tab[:, :n_mines] = t
+    tab = np.ascontiguousarray(tab.reshape(N_ROWS, n_tiles, TILE).transpose(1, 0, 2))
+    # runs of one metal within each tile
+    n_runs = np.zeros(n_tiles, dtype=np.int64)
+    bounds = np.zeros((n_tiles, TILE + 1), dtype=np.uint64)
+    run_metal = np.zeros((n_tiles, TILE), dtype=np.uint64)
+    for tile in range(n_tiles):
+        metals = model.mine_metal[tile * TILE:(tile + 1) * TILE]
+        starts = np.flatnonzero(np.r_[True, metals[1:] != metals[:-1]])
+        n_runs[tile] = len(starts)
+        bounds[tile, :len(starts)] = starts
+        bounds[tile, len(starts)] = len(metals)
+        run_metal[tile, :len(starts)] = metals[starts]
+    slow = np.nonzero(~fast)[0].astype(np.int64)
+    return tab, n_runs, bounds, run_metal, slow
+
+
+# --------------------------------------------------------------- tile phases
+@_inline
+def _units(x):
+    """The uniforms of words 0, 1, 2 of a Philox block (``rng``'s conversion)."""
+    return rng._to_unit(x[0]), rng._to_unit(x[1]), rng._to_unit(x[2])
+
+
+@_jit
+def philox_tile(seed, sample, block, n, A):
+    """Phase a: the uniforms of the tile's ``n`` mines.
+
+    ``block`` is the Philox block of the tile's first mine; ``A[lane * TILE + j]`` is
+    lane ``lane`` (grade, stripping ratio, recovery) of mine ``j``. Scalar: Philox's
+    64x64 -> 128-bit multiplies have no vector form. A Philox block is a chain of ten
+    rounds (about 50 cycles of latency, 16 multiplies of throughput once LLVM has
+    hoisted what depends on the sample only); the blocks of four mines are computed
+    together, written out, so that the out-of-order core overlaps four independent
+    chains (one block at a time: 18 ns per mine; four: 11 ns). Writes up to 3 mines
+    past ``n`` (``TILE`` is a multiple of 4).
+    """
+    key = np.uint64(seed)
+    c0 = np.uint64(sample)
+    zero = np.uint64(0)
+    T = TILE
+    for j in range(0, n, 4):
+        b = np.uint64(block + j)
+        A[j], A[T + j], A[2 * T + j] = _units(rng.philox4x64_10(
+            c0, b, zero, zero, key, zero))
+        A[j + 1], A[T + j + 1], A[2 * T + j + 1] = _units(rng.philox4x64_10(
+            c0, b + np.uint64(1), zero, zero, key, zero))
+        A[j + 2], A[T + j + 2], A[2 * T + j + 2] = _units(rng.philox4x64_10(
+            c0, b + np.uint64(2), zero, zero, key, zero))
+        A[j + 3], A[T + j + 3], A[2 * T + j + 3] = _units(rng.philox4x64_10(
+            c0, b + np.uint64(3), zero, zero, key, zero))
+
+
+@_jit
+def central_tile(n, tab, A, SG, Z):
+    """Phase b: recovery arguments, then ``Z = ndtri_central(A)`` for the three lanes.
+
+    Lane 2 of ``A`` becomes the ndtri argument of ``dists.ppf_kernel``'s TRUNCNORMAL
+    code (same operations), the sign of its ndtri term in ``SG``: one side of the mean
+    (``R >= 0``): ``P + v M``, ``v = u`` or ``1 - u``; around the mean (``R < 0``):
+    ``t = P + u M`` if ``t <= 1/2``, else ``Q + (1 - u) M`` with a minus sign.
+    Vectorised (the conditionals become blends). The three lanes of a mine share one
+    loop iteration: each ndtri is a chain of about 30 dependent operations, and three
+    independent chains keep the floating-point units busy (2.4 -> 1.7 ns per ndtri).
+    """
+    T = TILE
+    for j in range(n):
+        u = A[2 * T + j]
+        p = tab[R_P, j]
+        r = tab[R_R, j]
+        m = tab[R_M, j]
+        t = p + u * m
+        one = p + (1.0 - u if tab[R_FLIP, j] != 0.0 else u) * m
+        low = t <= 0.5
+        arg = one if r >= 0.0 else (t if low else -r + (1.0 - u) * m)
+        SG[j] = 1.0 if (r >= 0.0 or low) else -1.0
+        A[2 * T + j] = arg
+        Z[j] = ndtri_central(A[j])
+        Z[T + j] = ndtri_central(A[T + j])
+        Z[2 * T + j] = ndtri_central(arg)
+
+
+@_jit
+def tail_list(n, A, TI, TP):
+    """Phase c: the arguments in the tails of AS 241: positions in ``TI``, values in
+    ``TP``; returns their number (about 15% of them). Branch-free: always write, count
+    only a tail (a branch would mispredict on every tail)."""
+    T = TILE
+    nt = np.uint64(0)  # unsigned: no negative-index fix-up
+    for j in range(n):
+        for o in (j, T + j, 2 * T + j):
+            p = A[o]
+            TI[nt] = o
+            TP[nt] = p
+            nt += np.uint64(1) if is_tail(p) else np.uint64(0)
+    return nt
+
+
+@_jit
+def tail_tile(nt, TI, TP, TZ, Z):
+    """Phase d: the listed tail arguments (vectorised), scattered into ``Z``."""
+    nbad = 0
+    for k in range(nt):
+        x, bad = ndtri_tail(TP[k])
+        TZ[k] = x
+        nbad += bad
+    if nbad:  # AS 241's far tail (p < 1.4e-11, about once in 10**10 draws) or bad input
+        for k in range(nt):
+            if ndtri_tail(TP[k])[1]:
+                TZ[k] = ndtri_fast(TP[k])
+    for k in range(nt):
+        Z[TI[k]] = TZ[k]
+
+
+@_jit
+def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW):
+    """Phase e: each mine's weighted hidden flow ``weight * hf`` into ``HW`` (vectorised).
+
+    The operations of the general path (``ppf_kernel``, the systematic factors and
+    their bounds, ``model.mine_terms``), with :func:`vexp` for ``exp`` and Fixed rows
+    folded in without selects (see :func:`mine_tables`). The tile's mines come in runs
+    of one metal (mines ``bounds[r] .. bounds[r + 1] - 1`` of metal ``run_metal[r]``),
+    so that its systematic factors are loop constants: an indexed load
+    ``sys_g[metal[j]]`` would stop LLVM from vectorising the loop (it cannot rule out
+    that the load reads what the loop writes).
+    """
+    T = TILE
+    for run in range(n_runs):
+        k = run_metal[run]
+        fg = sys_g[k]
+        fs = sys_s[k]
+        fr = sys_r[k]
+        for j in range(bounds[run], bounds[run + 1]):  # unsigned: no negative-index fix-up
+            g = vexp(tab[G_MU, j] + tab[G_SIG, j] * Z[j]) * tab[G_A, j] + tab[G_B, j]
+            s = vexp(tab[S_MU, j] + tab[S_SIG, j] * Z[T + j]) * tab[S_A, j] + tab[S_B, j]
+            r = tab[R_MEAN, j] + tab[R_S, j] * (SG[j] * Z[2 * T + j])
+            g *= fg
+            g = 1.0 if g > 1.0 else g
+            r *= fr
+            r = 1.0 if r > 1.0 else r
+            s *= fs
+            ore = 1.0 / (g * r)
+            tail = ore - tab[CONC, j]
+            tail = 0.0 if tail < 0.0 else tail
+            HW[j] = tab[WEIGHT, j] * (tab[SOLID_ALLOC, j] * (s * ore + tail))
