@@ -22,10 +22,13 @@ group "per-mine (independent)") and ``custom`` (the ``groups`` the caller names,
 parameter name, share-group name or shell pattern such as ``"stripping_ratio[CU-*]"``,
 and one factor :data:`OTHER` for every input the groups leave out, so the level has a
 few factors and second-order indices are affordable). At the other levels inputs not
-grouped stay individual factors. Each level's factors partition the uncertain inputs. Inputs with a Fixed distribution are not factors (they
-cannot contribute variance). The levels share one design: a factor that is the same
-set of inputs at several levels (a global input, a Dirichlet group) is evaluated and
-estimated once.
+grouped stay individual factors. Each level's factors partition the uncertain inputs;
+inputs with a Fixed distribution are not factors (they cannot contribute variance).
+The levels share one design and one evaluation: a factor that is the same set of
+inputs at several levels (a global input, a Dirichlet group) is evaluated once. Each
+level is then estimated on its own columns, so its numbers are exactly SALib's on
+that level's outputs (SALib standardises by the mean of all of Y, so a shared
+factor's S1 differs between levels by about 1e-6; its ST does not).
 
 Reading thousands of small indices
 ----------------------------------
@@ -257,9 +260,9 @@ def factors_for(space: ParameterSpace, level: str,
         elif level == CUSTOM:
             put(OTHER, j)
         elif r.group:
-            put(r.group, j)
+            put(str(r.group), j)
         elif level == "mine" and r.level == "mine":
-            put(r.mine, j)
+            put(str(r.mine), j)
         elif level == "metal-kind" and r.level in ("mine", "systematic"):
             put(f"{r.metal} {r.kind}", j)
         elif level == "country" and r.level == "mine":
@@ -267,7 +270,7 @@ def factors_for(space: ParameterSpace, level: str,
         elif level == "systematic" and r.level == "mine":
             put("per-mine (independent)", j)
         else:
-            put(r.name, j)
+            put(str(r.name), j)
     if level == CUSTOM and groups:  # the caller's order, the rest last
         groups_ = {k: groups_[k] for k in (*groups, OTHER) if k in groups_}
     return Factors(level, tuple(groups_),
@@ -606,7 +609,8 @@ def _run_kernel(job: SobolJob, x: tuple[np.ndarray, ...]
     yAB = np.empty((k, n, job.n_units))
     head = model.metric_names[: len(HEADLINE)] == HEADLINE and bool(
         np.all(out_idx < len(HEADLINE)))
-    _ab_kernel(*x, *job.encoding, out_idx, head, yA, yB, yAB, model.mine_metal, model.mine_group,
+    _ab_kernel(*x, *job.encoding, out_idx, head, yA, yB, yAB, model.mine_metal,  # type: ignore[call-arg]
+               model.mine_group,
                model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
                model.n_groups, work_size(model), len(model.metric_names),
                *_finish_args(model, job.scenario))
@@ -711,10 +715,11 @@ class _Store:
         self.unit_names = list(unit_names)
         self.log = log
         self.cap = cap
-        self.yA = [np.empty(cap) for _ in range(k)]
-        self.yB = [np.empty(cap) for _ in range(k)]
-        self.yAB = [np.empty((cap, U)) for _ in range(k)]
-        self.yBA = [np.empty((cap, U)) for _ in range(k)] if job.second_order else None
+        self.yA: list[np.ndarray] = [np.empty(cap) for _ in range(k)]
+        self.yB: list[np.ndarray] = [np.empty(cap) for _ in range(k)]
+        self.yAB: list[np.ndarray] = [np.empty((cap, U)) for _ in range(k)]
+        self.yBA: list[np.ndarray] | None = (
+            [np.empty((cap, U)) for _ in range(k)] if job.second_order else None)
         self.globA = np.empty((job.keep_rows, job.space.n_globals))
         self.dummy = np.empty(job.keep_rows)
 
@@ -722,7 +727,8 @@ class _Store:
         """Room for ``cap`` base rows (one metric's arrays copied at a time)."""
         if cap <= self.cap:
             return
-        for arrays in (self.yA, self.yB, self.yAB, self.yBA or []):
+        groups: list[list[np.ndarray]] = [self.yA, self.yB, self.yAB, self.yBA or []]
+        for arrays in groups:
             for q, old in enumerate(arrays):
                 new = np.empty((cap, *old.shape[1:]))
                 new[: self.cap] = old[: self.cap]
@@ -754,7 +760,8 @@ class _Store:
         a = blk.start
         b = a + blk.yA.shape[1]
         for q in range(len(self.yA)):
-            parts = [("f(A)", blk.yA[q], self.yA), ("f(B)", blk.yB[q], self.yB),
+            parts: list[tuple[str, np.ndarray, list[np.ndarray]]] = [
+                ("f(A)", blk.yA[q], self.yA), ("f(B)", blk.yB[q], self.yB),
                      ("f(AB_j)", blk.yAB[q], self.yAB)]
             if blk.yBA is not None and self.yBA is not None:
                 parts.append(("f(BA_j)", blk.yBA[q], self.yBA))
@@ -871,8 +878,8 @@ class TmrSobolResult:
 
 # ============================================================================ helpers
 def _is_pow2(n: Any) -> bool:
-    return isinstance(n, int | np.integer) and not isinstance(n, bool) and n > 0 \
-        and (n & (n - 1)) == 0
+    return bool(isinstance(n, int | np.integer) and not isinstance(n, bool) and n > 0
+                and (n & (n - 1)) == 0)
 
 
 def _check_options(n_base: Any, num_resamples: Any, conf_level: Any, ci_method: Any,
@@ -1160,7 +1167,7 @@ def _delta(store: _Store, ests: list[list[dict[str, Any]]], space: ParameterSpac
         if not chosen:
             continue
         X = np.column_stack([store.globA[:n_rows, chosen], store.dummy[:n_rows]])
-        d = delta_indices(X, store.yA[q][:n_rows], [names.iat[c] for c in chosen] + [DUMMY],
+        d = delta_indices(X, store.yA[q][:n_rows], [str(names.iat[c]) for c in chosen] + [DUMMY],
                           num_resamples=num_resamples, conf_level=conf_level, seed=seed)
         d["delta_low"] = d.delta - d.delta_conf
         d["delta_high"] = d.delta + d.delta_conf
