@@ -29,7 +29,8 @@ __all__ = [
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SAMPLERS = ("philox", "sobol")
-LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic")
+LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic", "custom")
+CI_METHODS = ("normal", "percentile")
 
 
 class ConfigError(ValueError):
@@ -64,10 +65,17 @@ class SensitivityConfig:
         "hidden_to_material_ratio", "hidden_flows_mt", "hidden_abroad_share",
         "nev_to_icev_hidden_ratio",
     )
-    by: tuple[str, ...] = LEVELS
+    by: tuple[str, ...] = ("parameter", "mine", "metal-kind", "country", "systematic")
     num_resamples: int = 100
     conf_level: float = 0.95
     log: bool = False
+    ci_method: str = "normal"
+    tol: float | None = None
+    max_n: int | None = None
+    top: int = 20
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    second_order: bool = False
+    delta: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,30 @@ def _number(file: Path | str, key: str, v: Any, lo: float, hi: float, what: str)
             or not lo <= v <= hi:
         raise ConfigError(file, key, f"must be a number in {what}", v)
     return float(v)
+
+
+def _choice(file: Path | str, key: str, v: Any, choices: tuple[str, ...]) -> str:
+    if v not in choices:
+        raise ConfigError(file, key, f"must be one of {', '.join(choices)}", v)
+    return str(v)
+
+
+def _pow2(file: Path | str, key: str, v: Any) -> int:
+    v = _pos_int(file, key, v)
+    if v & (v - 1):
+        raise ConfigError(file, key, "must be a power of 2", v)
+    return v
+
+
+def _groups(file: Path | str, v: Any) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for name, members in _table(file, "sensitivity.groups", v).items():
+        if not isinstance(members, list) or not members \
+                or not all(isinstance(m, str) for m in members):
+            raise ConfigError(file, f"sensitivity.groups.{name}",
+                              "must be a non-empty list of parameter names or patterns", members)
+        out[name] = tuple(members)
+    return out
 
 
 def _bool(file: Path | str, key: str, v: Any) -> bool:
@@ -245,7 +277,21 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
         conf_level=_number(file, "sensitivity.conf_level", se.get("conf_level", sd.conf_level),
                            0.5, 0.999, "[0.5, 0.999]"),
         log=_bool(file, "sensitivity.log", se.get("log", sd.log)),
+        ci_method=_choice(file, "sensitivity.ci_method", se.get("ci_method", sd.ci_method),
+                          CI_METHODS),
+        tol=(None if se.get("tol") is None else
+             _number(file, "sensitivity.tol", se["tol"], 1e-9, 1.0, "(0, 1]")),
+        max_n=(None if se.get("max_n") is None else
+               _pow2(file, "sensitivity.max_n", se["max_n"])),
+        top=_pos_int(file, "sensitivity.top", se.get("top", sd.top)),
+        groups=_groups(file, se.get("groups", {})),
+        second_order=_bool(file, "sensitivity.second_order",
+                           se.get("second_order", sd.second_order)),
+        delta=_bool(file, "sensitivity.delta", se.get("delta", sd.delta)),
     )
+    if "custom" in sensitivity.by and not sensitivity.groups:
+        raise ConfigError(file, "sensitivity.by", "level 'custom' needs [sensitivity.groups]",
+                          "custom")
     scen_list = data.get("scenarios", [])
     if not isinstance(scen_list, list):
         raise ConfigError(file, "scenarios", "must be an array of tables ([[scenarios]])",

@@ -7,7 +7,7 @@ the per-mine terms and the (metal, country) group sums of f(A); f(AB_j) for a fa
 that touches a few mines updates only their terms of the supply-weighted state, and a
 factor that touches global inputs re-runs the aggregation from the group sums. A
 systematic factor re-computes the mines of its metal. The estimators are
-:func:`uncertainty.sobol.estimate` (SALib's Saltelli 2010 first order and Jansen total
+:func:`uncertainty.saltelli.estimate` (SALib's Saltelli 2010 first order and Jansen total
 order, row-bootstrap intervals); f(AB_j) equals a full re-evaluation of the row to
 rounding (tested to rtol 1e-12).
 
@@ -45,7 +45,7 @@ percentiles (``"percentile"``); the method is named in the ``ci_method`` column.
 usual way to measure the noise floor of an estimator. With these estimators it has no
 noise at all: f(AB_dummy) = f(A) in every row, so S1 = mean(f(B) (f(AB) - f(A))) / V
 and ST = mean((f(A) - f(AB))**2) / 2V are exactly 0, as are all their bootstrap
-replicates (:func:`uncertainty.sobol.sobol_indices` with ``dummy=True`` shows it). An
+replicates (:func:`uncertainty.saltelli.sobol_indices` with ``dummy=True`` shows it). An
 estimate's noise comes from the factor's own differences f(AB_j) - f(A), so the noise
 floor is per factor and is what each factor's bootstrap interval measures; a factor is
 "indistinguishable from a dummy" exactly when its ST interval reaches 0
@@ -103,7 +103,7 @@ from uncertainty.model import (
     prepare,
     work_size,
 )
-from uncertainty.sobol import estimate
+from uncertainty.saltelli import estimate
 from uncertainty.space import ParameterSpace
 
 __all__ = [
@@ -979,7 +979,7 @@ def cost_rows(space: ParameterSpace, n_base: int, *, by: str | Sequence[str] = "
 class _Columns:
     """Columns ``idx`` of a 2-D array, read block by block (no copy of the whole).
 
-    :func:`uncertainty.sobol.estimate` reads ``yAB`` only as ``yAB[:, j0:j1]``; this
+    :func:`uncertainty.saltelli.estimate` reads ``yAB`` only as ``yAB[:, j0:j1]``; this
     hands it one level's columns of the shared outputs.
     """
 

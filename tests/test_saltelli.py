@@ -1,4 +1,4 @@
-"""Tests of uncertainty.sobol: design, SALib agreement, analytic indices, errors.
+"""Tests of uncertainty.saltelli: design, SALib agreement, analytic indices, errors.
 
 Tolerances: point estimates against SALib on the same Y, 1e-10 (the same sums
 regrouped); bootstrap half-widths with the same resample seed, 1e-10 (SALib draws the
@@ -18,7 +18,7 @@ from SALib.analyze import sobol as salib_sobol
 from SALib.sample import sobol as salib_sample
 
 from uncertainty.dists import Fixed, LogNormal, Normal, Uniform
-from uncertainty.sobol import (
+from uncertainty.saltelli import (
     DUMMY,
     SobolResult,
     bench_analyze,
