@@ -187,8 +187,9 @@ def test_batch_skips_finished_runs_unless_forced(tmp_path, make_dataset, capsys)
             {k: v for k, v in f1.items() if k != "manifest.json"}
     # other settings on a finished run: refused, nothing replaced
     assert cli.main(["run", str(runs), "--samples", "500", "--quiet"]) == 2
-    assert "holds a finished run with other settings (samples changed)" in \
-        capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "holds a finished run with other settings (samples" in err
+    assert "use --force to replace it" in err
     assert [files(o) for o in outs] == again
 
 

@@ -123,3 +123,16 @@ def test_unreachable_scheduler_exit_2(tmp_path, monkeypatch, capsys, address, ti
     err = capsys.readouterr().err
     assert f"cannot reach the Dask scheduler at '{address}' within {timeout} s" in err
     assert not out.exists()
+
+
+def test_scheduler_without_workers_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 2)
+    f = _run_file(tmp_path, REPO / "distributions", 100)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=0, processes=True,
+                                  dashboard_address=":0") as empty:
+        assert cli.main(["run", str(f), "--out", str(out), "--quiet",
+                         "--scheduler", empty.scheduler_address]) == 2
+    err = capsys.readouterr().err
+    assert "has no workers after 2 s" in err and "dask worker" in err
+    assert not out.exists()

@@ -127,8 +127,8 @@ class ChunkRunner:
     Raises
     ------
     SchedulerError
-        The scheduler does not answer within ``timeout`` or the address is malformed, or
-        the local cluster cannot start.
+        The scheduler does not answer within ``timeout``, has no worker by then, or the
+        address is malformed; or the local cluster cannot start.
 
     Notes
     -----
@@ -153,6 +153,13 @@ class ChunkRunner:
                     f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s "
                     f"({exc}); check the address (tcp://host:port) and that "
                     f"'dask scheduler' is running there") from exc
+            try:
+                self.client.wait_for_workers(1, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                self.close()
+                raise SchedulerError(
+                    f"the Dask scheduler at {scheduler!r} has no workers after {timeout:g} s; "
+                    f"start some with 'dask worker {scheduler} --nthreads 1'") from exc
             return
         try:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
@@ -174,7 +181,7 @@ class ChunkRunner:
         """Dask workers connected now (0 when tasks run in this process)."""
         if self.client is None:
             return 0
-        return len(self.client.scheduler_info().get("workers", {}))
+        return len(self.client.nthreads())
 
     def map(self, func: Callable[..., Any], tasks: Iterable[Any], *shared: Any,
             window: int | None = None) -> Iterator[Any]:
@@ -191,9 +198,7 @@ class ChunkRunner:
         client = self.client
         shared_f = client.scatter(list(shared), broadcast=True, hash=False) if shared else []
         if window is None:
-            threads = sum(w.get("nthreads", 1)
-                          for w in client.scheduler_info().get("workers", {}).values())
-            window = max(4, 2 * threads)
+            window = max(4, 2 * sum(client.nthreads().values()))
         it = iter(tasks)
         pending: deque[Any] = deque(
             client.submit(_in_worker, func, *shared_f, t, pure=False) for t in islice(it, window))
@@ -250,7 +255,7 @@ class Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="samples", unit_scale=True, file=sys.stderr,
-                            smoothing=0.1, dynamic_ncols=True)
+                            smoothing=0.1)
 
     def start(self, name: str, done: int = 0) -> None:
         """Label the bar with run ``name``; ``done`` samples of it are already finished."""
@@ -263,6 +268,15 @@ class Progress:
         """``n`` more samples computed."""
         if self.bar is not None:
             self.bar.update(n)
+
+    def write(self, text: str) -> None:
+        """Print ``text`` to stdout without breaking the bar."""
+        if self.bar is None:
+            print(text)
+        else:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=sys.stdout)
 
     def close(self) -> None:
         """Finish the display."""
@@ -289,6 +303,14 @@ def _bench_run(run: Any | None) -> Any:
     return replace(run, scenarios=(), sensitivity=replace(run.sensitivity, enabled=False))
 
 
+def _timed_chunk(job: ChunkJob, task: tuple[int, int, int]
+                 ) -> tuple[tuple[int, list[np.ndarray]], float, float]:
+    """:func:`compute_chunk` with the task's wall and CPU seconds (this process)."""
+    w, c = time.perf_counter(), time.process_time()
+    res = compute_chunk(job, task)
+    return res, time.perf_counter() - w, time.process_time() - c
+
+
 def bench_workers(samples: int = 400_000, workers: Sequence[int] = (1, 2), *,
                   chunk_size: int = 50_000, repeats: int = 3, run: Any | None = None
                   ) -> list[dict[str, Any]]:
@@ -301,12 +323,19 @@ def bench_workers(samples: int = 400_000, workers: Sequence[int] = (1, 2), *,
     per-sample result array to this process; nothing is written to disk. The run is the
     default run file without scenarios or sensitivity (baseline switches only).
 
+    Each task also reports its wall and CPU seconds inside the worker, so a measurement
+    on a shared machine can be read: ``task_cpu_s`` (CPU seconds of all tasks of a
+    repeat) stays put when other processes compete for the cores, while wall-clock
+    times stretch; ``busy`` = task wall seconds / (workers x elapsed) near 1 means the
+    client kept every worker busy.
+
     Returns
     -------
     list of dict
         Per entry: ``workers``, ``samples``, ``chunk_size``, ``startup_s``,
-        ``warmup_s``, ``compute_s`` (list), ``best_s``, ``samples_per_s`` (from the
-        best) and ``speedup`` (best time of the first entry / this entry's best).
+        ``warmup_s``, ``compute_s``, ``task_wall_s``, ``task_cpu_s`` (lists, one per
+        repeat), ``best_s``, ``samples_per_s`` (from the best), ``busy`` (of the best)
+        and ``speedup`` (best time of the first entry / this entry's best).
     """
     from uncertainty.pipeline import model_for
     from uncertainty.space import build_space
@@ -324,16 +353,22 @@ def bench_workers(samples: int = 400_000, workers: Sequence[int] = (1, 2), *,
             t1 = time.perf_counter()
             runner.warm(compute_chunk, job, (0, 0, 256))
             t2 = time.perf_counter()
-            times = []
+            times, walls, cpus = [], [], []
             for _ in range(repeats):
                 t = time.perf_counter()
-                for _ in runner.map(compute_chunk, tasks, job):
-                    pass
+                tw = tc = 0.0
+                for _, task_wall, task_cpu in runner.map(_timed_chunk, tasks, job):
+                    tw += task_wall
+                    tc += task_cpu
                 times.append(time.perf_counter() - t)
-        best = min(times)
+                walls.append(tw)
+                cpus.append(tc)
+        k = int(np.argmin(times))
         out.append({"workers": w, "samples": samples, "chunk_size": chunk_size,
                     "startup_s": t1 - t0, "warmup_s": t2 - t1, "compute_s": times,
-                    "best_s": best, "samples_per_s": samples / best})
+                    "task_wall_s": walls, "task_cpu_s": cpus, "best_s": times[k],
+                    "samples_per_s": samples / times[k],
+                    "busy": walls[k] / (max(w, 1) * times[k])})
     for r in out:
         r["speedup"] = out[0]["best_s"] / r["best_s"]
     return out

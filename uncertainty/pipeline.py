@@ -207,7 +207,9 @@ def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
         prev = {k: v for k, v in prev.items() if k != "complete"}
 
     def differs() -> str:
-        return ", ".join(k for k in p.state if (prev or {}).get(k) != p.state[k])
+        words = {"run": "resolved run file", "inputs": "input files", "run_name": "name"}
+        order = ("samples", "seed", "chunk_size", "sampler", "run_name", "inputs", "run")
+        return ", ".join(words.get(k, k) for k in order if (prev or {}).get(k) != p.state.get(k))
 
     if complete:
         if prev == p.state:
@@ -221,6 +223,15 @@ def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
                                "--force)")
         return "resume"
     return "fresh"
+
+
+def _finished(out: Path) -> bool:
+    """Whether ``out`` holds a finished Monte Carlo run (of any settings)."""
+    path = out / "progress.json"
+    try:
+        return path.is_file() and bool(store.read_json(path).get("complete"))
+    except store.ResultsError:
+        return False
 
 
 def _clear(out: Path) -> None:
@@ -367,6 +378,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
 
     run, out, model, plan = p.run, p.out, p.model, p.plan
     mc = run.montecarlo
+    echo = progress.write if progress is not None else print
     t0 = time.perf_counter()
     with store.lock_folder(out):
         status = _status(p, resume=resume, force=force)
@@ -374,14 +386,16 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
             if progress is not None:
                 progress.start(run.name, mc.samples)
             if not quiet:
-                print(f"{run.name}: finished before in {out}, skipped (use --force to re-run)")
+                echo(f"{run.name}: finished before in {out}, skipped (use --force to re-run)")
             return None
         _remove_temporaries(out)
         if status == "fresh":
             kept = len(list(out.glob("samples.parquet/part-*.parquet")))
             if kept and not quiet:
-                print(f"{run.name}: {kept} chunk(s) of an earlier run in {out} discarded "
-                      "(use --resume to keep them)")
+                echo(f"{run.name}: replacing the finished run in {out} (--force)"
+                     if _finished(out) else
+                     f"{run.name}: {kept} chunk(s) of an unfinished run in {out} discarded "
+                     "(use --resume to keep them)")
             _clear(out)
             store.write_json(out / "progress.json", {**p.state, "complete": False})
         plan_chunks = _plan(run)
@@ -426,12 +440,13 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
                           "conf_level": run.sensitivity.conf_level}
                          if run.sensitivity.enabled else None),
         ))
-        _write_report(out, quiet=quiet)
+        if getattr(run, "report", True):
+            _write_report(out, quiet=quiet)
         store.write_json(out / "progress.json", {**p.state, "complete": True})
     if not quiet:
-        print(format_summary(summary, scen))
-        print(f"{run.name}: {len(todo)} of {len(plan_chunks)} chunk(s) computed in "
-              f"{t_mc:.1f} s; wrote {out}")
+        echo(format_summary(summary, scen))
+        echo(f"{run.name}: {len(todo)} of {len(plan_chunks)} chunk(s) computed in "
+             f"{t_mc:.1f} s; wrote {out}")
     return summary
 
 
