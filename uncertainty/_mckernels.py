@@ -62,7 +62,12 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 TILE = 128
-"""Mines per tile (a multiple of 4): the tile's scratch arrays (about 20 KB) stay in the L1 cache."""
+"""Mines per tile (a multiple of 4): the tile's scratch arrays (about 20 KB) stay in the L1 cache.
+
+A compile-time constant of every tile function (the vectoriser needs the lanes' offsets
+in the scratch arrays). numba's on-disk cache of a kernel in another module embeds the
+code of the functions it calls and is not invalidated when this file changes: the
+caller checks that its tables have the size its compiled code expects."""
 
 _inline = nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 # Functions taking arrays use the plain decorator: numba's own inlining of array
@@ -139,6 +144,7 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 32 significant bits: n * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
 _EXP_MAX = 700.0  # |x| <= 700 keeps 2**n a normal number
+_TWO_PI = rng._TWO_PI  # rng's 2 pi of the Box-Muller cosine
 _E = tuple(1.0 / math.factorial(k) for k in range(14))  # Taylor coefficients of exp
 
 
@@ -191,6 +197,34 @@ def vlog(x):
     t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
     t2 = z * fma(w, fma(w, fma(w, _LG7, _LG5), _LG3), _LG1)
     return s * (hfsq + t2 + t1) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
+
+
+# cos by Cody-Waite reduction x = k pi/2 + r, |r| <= pi/4 (pi/2 in three parts, the first
+# two with trailing zeros so that k * part is exact for k < 2**20), then the Taylor
+# polynomials of cos r and sin r in r**2 (degree 16 and 17: truncation below 1e-17).
+_2_OVER_PI = 0.6366197723675814
+_PIO2_1 = 1.57079632673412561417e+00
+_PIO2_2 = 6.07710050630396597660e-11
+_PIO2_3 = 2.02226624879595063154e-21
+_COS = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(9))
+_SIN = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(9))
+
+
+@_inline
+def vcos(x):
+    """``cos(x)`` for ``|x| <= 2**20`` (about 1 ulp, vectorisable): callers make sure."""
+    t = fma(x, _2_OVER_PI, _ROUND)
+    n = t - _ROUND
+    r = fma(n, -_PIO2_3, fma(n, -_PIO2_2, fma(n, -_PIO2_1, x)))
+    y = r * r
+    y2 = y * y
+    y4 = y2 * y2
+    y8 = y4 * y4
+    c = fma(_COS[8], y8, poly7(_COS, y, y2, y4))
+    s = r * fma(_SIN[8], y8, poly7(_SIN, y, y2, y4))
+    q = _bits(t)  # the low bits of t are those of k = round(x 2 / pi)
+    v = s if q & 1 else c  # cos x = cos r, -sin r, -cos r, sin r for k = 0, 1, 2, 3 mod 4
+    return _float(_bits(v) ^ (((q + 1) & 2) << 62))  # flip the sign for k = 1, 2 mod 4
 
 
 # ------------------------------------------------------------ ndtri branches
@@ -266,6 +300,8 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
         bounds[t, r + 1] - 1`` of metal ``run_metal[t, r]``, ``r < n_runs[t]`` (a few
         runs per tile: the mine table is sorted by metal). Unsigned, so that indexing
         by them needs no negative-index fix-up either.
+    n_gruns, gbounds, run_group :
+        The same for runs of one (metal, country) group (:func:`group_sums`).
     slow : ndarray, int64
         Mines the fast path does not take, computed by the general path, in order: a
         row of another family, an exponent that could leave [-700, 700] (where
@@ -307,19 +343,55 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
     tab = np.zeros((N_ROWS, n_tiles * TILE))
     tab[:, :n_mines] = t
     tab = np.ascontiguousarray(tab.reshape(N_ROWS, n_tiles, TILE).transpose(1, 0, 2))
-    # runs of one metal within each tile
+    slow = np.nonzero(~fast)[0].astype(np.int64)
+    return (tab, *_runs(model.mine_metal, n_tiles), *_runs(model.mine_group, n_tiles), slow)
+
+
+def _runs(keys: np.ndarray, n_tiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each tile's mines as runs of one key: ``(n_runs, bounds, run_key)``, run ``r`` of
+    tile ``t`` being mines ``bounds[t, r] .. bounds[t, r + 1] - 1`` (within the tile)."""
     n_runs = np.zeros(n_tiles, dtype=np.int64)
     bounds = np.zeros((n_tiles, TILE + 1), dtype=np.uint64)
-    run_metal = np.zeros((n_tiles, TILE), dtype=np.uint64)
+    run_key = np.zeros((n_tiles, TILE), dtype=np.uint64)
     for tile in range(n_tiles):
-        metals = model.mine_metal[tile * TILE:(tile + 1) * TILE]
-        starts = np.flatnonzero(np.r_[True, metals[1:] != metals[:-1]])
+        k = keys[tile * TILE:(tile + 1) * TILE]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
         n_runs[tile] = len(starts)
         bounds[tile, :len(starts)] = starts
-        bounds[tile, len(starts)] = len(metals)
-        run_metal[tile, :len(starts)] = metals[starts]
-    slow = np.nonzero(~fast)[0].astype(np.int64)
-    return tab, n_runs, bounds, run_metal, slow
+        bounds[tile, len(starts)] = len(k)
+        run_key[tile, :len(starts)] = k[starts]
+    return n_runs, bounds, run_key
+
+
+# -------------------------------------------------------------- global rows
+@_jit
+def uniform_blocks(seed, sample, n_blocks, out):
+    """``out[4 b + w] = rng.uniform(seed, sample, 4 b + w)`` for blocks ``b < n_blocks``,
+    four Philox blocks at a time (independent chains overlap; ``out`` has room for
+    ``n_blocks`` rounded up to 4)."""
+    key = np.uint64(seed)
+    c0 = np.uint64(sample)
+    zero = np.uint64(0)
+    for b in range(0, n_blocks, 4):
+        o = 4 * b
+        out[o], out[o + 1], out[o + 2], out[o + 3] = _units4(rng.philox4x64_10(
+            c0, np.uint64(b), zero, zero, key, zero))
+        out[o + 4], out[o + 5], out[o + 6], out[o + 7] = _units4(rng.philox4x64_10(
+            c0, np.uint64(b + 1), zero, zero, key, zero))
+        out[o + 8], out[o + 9], out[o + 10], out[o + 11] = _units4(rng.philox4x64_10(
+            c0, np.uint64(b + 2), zero, zero, key, zero))
+        out[o + 12], out[o + 13], out[o + 14], out[o + 15] = _units4(rng.philox4x64_10(
+            c0, np.uint64(b + 3), zero, zero, key, zero))
+
+
+@_inline
+def global_ppf(code, p0, p1, p2, p3, u):
+    """``dists.ppf_kernel`` with :func:`vexp` for a LogNormal's libm ``exp`` (the most
+    common global row; within 4 ulp)."""
+    if code == dists.LOGNORMAL:
+        x = p0 + p1 * ndtri_fast(u)
+        return vexp(x) if abs(x) <= _EXP_MAX else math.exp(x)
+    return dists.ppf_kernel(code, p0, p1, p2, p3, u)
 
 
 # --------------------------------------------------------------- tile phases
@@ -327,6 +399,12 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
 def _units(x):
     """The uniforms of words 0, 1, 2 of a Philox block (``rng``'s conversion)."""
     return rng._to_unit(x[0]), rng._to_unit(x[1]), rng._to_unit(x[2])
+
+
+@_inline
+def _units4(x):
+    """The uniforms of the four words of a Philox block (``rng``'s conversion)."""
+    return rng._to_unit(x[0]), rng._to_unit(x[1]), rng._to_unit(x[2]), rng._to_unit(x[3])
 
 
 @_jit
@@ -345,16 +423,20 @@ def philox_tile(seed, sample, block, n, A):
     key = np.uint64(seed)
     c0 = np.uint64(sample)
     zero = np.uint64(0)
-    T = TILE
-    for j in range(0, n, 4):
-        b = np.uint64(block + j)
-        A[j], A[T + j], A[2 * T + j] = _units(rng.philox4x64_10(
+    one = np.uint64(1)
+    T = np.uint64(TILE)
+    for j in range(zero, np.uint64(n), np.uint64(4)):  # unsigned: no negative-index fix-up
+        b = np.uint64(block) + j
+        A[j], A[T + j], A[T + T + j] = _units(rng.philox4x64_10(
             c0, b, zero, zero, key, zero))
-        A[j + 1], A[T + j + 1], A[2 * T + j + 1] = _units(rng.philox4x64_10(
-            c0, b + np.uint64(1), zero, zero, key, zero))
-        A[j + 2], A[T + j + 2], A[2 * T + j + 2] = _units(rng.philox4x64_10(
+        j1 = j + one
+        A[j1], A[T + j1], A[T + T + j1] = _units(rng.philox4x64_10(
+            c0, b + one, zero, zero, key, zero))
+        j2 = j1 + one
+        A[j2], A[T + j2], A[T + T + j2] = _units(rng.philox4x64_10(
             c0, b + np.uint64(2), zero, zero, key, zero))
-        A[j + 3], A[T + j + 3], A[2 * T + j + 3] = _units(rng.philox4x64_10(
+        j3 = j2 + one
+        A[j3], A[T + j3], A[T + T + j3] = _units(rng.philox4x64_10(
             c0, b + np.uint64(3), zero, zero, key, zero))
 
 
@@ -450,3 +532,159 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW):
             tail = ore - tab[CONC, j]
             tail = 0.0 if tail < 0.0 else tail
             HW[j] = tab[WEIGHT, j] * (tab[SOLID_ALLOC, j] * (s * ore + tail))
+
+
+# ------------------------------------------------------------------ Dirichlet
+# rng.dirichlet_variate draws each member's Gamma(alpha) by Marsaglia-Tsang from the
+# Philox block (sample, row, 1 + attempt, 0) and normalises in log form. A sample of
+# the default model has 120 such members; their libm calls (log, cos, log, exp and the
+# boost's log) and one Philox chain after another cost 8.5 us a sample, about as much
+# as 400 mines. Here: every member's first attempt at once (Philox four blocks at a
+# time, the transcendental functions vectorised), each member whose acceptance is not
+# certain by a wide margin redone exactly by rng's own code, then the normalisation.
+# The decisions are rng's, always; the values are within a few ulp of rng's.
+
+
+def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
+    """Constants of the Dirichlet members of ``space`` for :func:`dirichlet_draws`.
+
+    Returns
+    -------
+    member : ndarray, shape (5, K4), float64
+        Member ``k`` (the rows of every group, in order; K4 = K rounded up to a multiple
+        of 4, padding inert): its global row ``j`` (as float), ``alpha``, and
+        Marsaglia-Tsang's ``d = a - 1/3`` and ``c = 1 / sqrt(9 d)`` with ``a = alpha
+        (+ 1 if alpha < 1)``, and ``boost`` (1.0 if alpha < 1), computed with the same
+        operations as ``rng._gamma_parts``. A member of alpha 0 has alpha 1 here (its
+        share is 0 exactly: see :func:`dirichlet_shares`).
+    groups : ndarray, shape (n_groups, 3), int64
+        First row, number of rows and first member of each group, and
+    exact : ndarray, shape (n_groups,), bool
+        Groups with an alpha that is negative, infinite or NaN, or none positive: drawn
+        by ``rng.dirichlet_variate`` itself (its NaN result).
+    """
+    rows = np.concatenate([np.arange(f, f + n) for f, n in
+                           zip(space.dir_first, space.dir_len, strict=True)] or [[]])
+    rows = rows.astype(np.int64)
+    alpha = space.dir_alpha[rows]
+    k4 = -(-len(rows) // 4) * 4
+    member = np.zeros((5, k4))
+    member[0, :len(rows)] = rows
+    a = np.where(alpha > 0, alpha, 1.0)
+    boost = a < 1.0
+    a_ = np.where(boost, a + 1.0, a)
+    d = a_ - 1.0 / 3.0
+    member[1] = 1.0
+    member[1, :len(rows)] = a
+    member[2] = member[3] = 1.0
+    member[2, :len(rows)] = d
+    member[3, :len(rows)] = 1.0 / np.sqrt(9.0 * d)
+    member[4, :len(rows)] = boost
+    firsts = np.cumsum(np.r_[0, space.dir_len[:-1]]).astype(np.int64)
+    groups = np.stack([space.dir_first, space.dir_len, firsts], axis=1).astype(np.int64)
+    exact = np.array([not (np.all((al >= 0) & np.isfinite(al)) and np.any(al > 0))
+                      for al in (space.dir_alpha[f:f + n] for f, n in
+                                 zip(space.dir_first, space.dir_len, strict=True))], dtype=bool)
+    return member, groups.reshape(-1, 3), exact
+
+
+@_inline
+def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost):
+    """``(log(g) + log_boost, sure)`` of ``rng._gamma_parts``'s first attempt from its
+    four uniforms, vectorisable. ``sure`` is True where the attempt is accepted by a
+    margin that rounding cannot cross (rng's own values, from libm, differ from these
+    by less than 1e-14 relative): by the squeeze ``u < 1 - 0.0331 z**4`` with 1e-13 to
+    spare, or else by ``log(u) < z**2 / 2 + d (1 - v + log(v))`` with 1e-11 of the
+    magnitude of its terms. Otherwise (about 3% of draws: most are rejected) the value
+    is meaningless and the caller asks rng."""
+    z = math.sqrt(-2.0 * vlog(u0)) * vcos(_TWO_PI * u1)
+    t = 1.0 + c * z
+    v = t * t * t
+    z2 = z * z
+    log_u = vlog(u2)
+    log_v = vlog(v)
+    rhs = 0.5 * z2 + d * (1.0 - v + log_v)
+    margin = 1e-11 * (1.0 - log_u + 0.5 * z2 + d * (1.0 + v + abs(log_v)))
+    sure = (t > 1e-9) & ((u2 < (1.0 - 0.0331 * z2 * z2) - 1e-13) | (log_u < rhs - margin))
+    return log_v + vlog(d) + boost * vlog(u3) / alpha, sure
+
+
+@_jit
+def dirichlet_draws(seed, sample, member, U, out):
+    """``out[k] = log(g_k) + log_boost_k``, member ``k``'s Gamma(alpha) draw in the log
+    form of ``rng.dirichlet_variate``, for every member (``U``: scratch, (4, K4))."""
+    key = np.uint64(seed)
+    c0 = np.uint64(sample)
+    zero = np.uint64(0)
+    one = np.uint64(1)
+    K = member.shape[1]
+    for k in range(0, K, 4):  # four independent Philox chains at a time, written out
+        U[0, k], U[1, k], U[2, k], U[3, k] = _units4(rng.philox4x64_10(
+            c0, np.uint64(member[0, k]), one, zero, key, zero))
+        U[0, k + 1], U[1, k + 1], U[2, k + 1], U[3, k + 1] = _units4(rng.philox4x64_10(
+            c0, np.uint64(member[0, k + 1]), one, zero, key, zero))
+        U[0, k + 2], U[1, k + 2], U[2, k + 2], U[3, k + 2] = _units4(rng.philox4x64_10(
+            c0, np.uint64(member[0, k + 2]), one, zero, key, zero))
+        U[0, k + 3], U[1, k + 3], U[2, k + 3], U[3, k + 3] = _units4(rng.philox4x64_10(
+            c0, np.uint64(member[0, k + 3]), one, zero, key, zero))
+    for k in range(K):  # vectorised; U[0] becomes the "sure" flag
+        x, sure = _gamma_first_attempt(U[0, k], U[1, k], U[2, k], U[3, k], member[1, k],
+                                       member[2, k], member[3, k], member[4, k])
+        out[k] = x
+        U[0, k] = 1.0 if sure else 0.0
+    for k in range(K):  # a few percent of the members: rng's own draw, from attempt 0
+        if U[0, k] == 0.0:
+            g, log_boost = rng._gamma_parts(seed, sample, np.int64(member[0, k]), member[1, k])
+            out[k] = math.log(g) + log_boost
+
+
+@_jit
+def dirichlet_shares(groups, exact, dir_alpha, out, glob, seed, sample):
+    """The shares of every group into ``glob``, from the log draws ``out``: as
+    ``rng.dirichlet_variate`` (max, exp of the differences, sum in order, divide), with
+    :func:`vexp` (vectorised) where the difference is at least -700 and libm's exp
+    below (subnormal or zero shares)."""
+    for gi in range(groups.shape[0]):
+        f, n, k0 = groups[gi, 0], groups[gi, 1], groups[gi, 2]
+        if exact[gi]:
+            rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + n], glob[f:f + n])
+            continue
+        x = out[k0:k0 + n]
+        shares = glob[f:f + n]
+        top = -math.inf
+        for i in range(n):
+            if dir_alpha[f + i] == 0.0:
+                x[i] = -math.inf
+            top = max(top, x[i])
+        for i in range(n):
+            shares[i] = vexp(max(x[i] - top, -_EXP_MAX))
+        total = 0.0
+        for i in range(n):
+            if x[i] - top < -_EXP_MAX:
+                shares[i] = math.exp(x[i] - top)
+            total += shares[i]
+        for i in range(n):
+            shares[i] /= total
+
+
+@_jit
+def group_sums(n_runs, bounds, run_group, HW, hs):
+    """``hs[group] += HW[j]`` for the tile's mines, by runs of one group: four partial
+    sums per run (a single running sum is a chain of dependent additions, 3 cycles
+    each). The order is fixed by the data alone, so the bytes do not depend on chunks
+    or threads."""
+    one = np.uint64(1)
+    for run in range(n_runs):
+        j = bounds[run]  # unsigned, and so is all index arithmetic below
+        end = bounds[run + 1]
+        s0 = s1 = s2 = s3 = 0.0
+        while j + np.uint64(4) <= end:
+            s0 += HW[j]
+            s1 += HW[j + one]
+            s2 += HW[j + np.uint64(2)]
+            s3 += HW[j + np.uint64(3)]
+            j += np.uint64(4)
+        while j < end:
+            s0 += HW[j]
+            j += one
+        hs[run_group[run]] += (s0 + s1) + (s2 + s3)

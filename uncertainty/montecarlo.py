@@ -34,22 +34,19 @@ _SAMPLES_PER_TASK = 16
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_first, dir_len, dir_alpha):
-    """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups."""
-    for b in range((n_globals + 3) // 4):
-        u0, u1, u2, u3 = rng.uniform_block(seed, sample, b)
-        glob[4 * b] = u0
-        glob[4 * b + 1] = u1
-        glob[4 * b + 2] = u2
-        glob[4 * b + 3] = u3
+def _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_member, dir_groups, dir_exact,
+                  dir_alpha, U, logs):
+    """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups
+    (``_mckernels.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
+    draws, vectorised; ``U`` and ``logs`` are their scratch)."""
+    mk.uniform_blocks(seed, sample, (n_globals + 3) // 4, glob)
     for j in range(n_globals):
         if codes[j] >= 0:
-            glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
-                                       pars[j, 3], glob[j])
-    for gi in range(dir_first.shape[0]):
-        f = dir_first[gi]
-        ln = dir_len[gi]
-        rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + ln], glob[f:f + ln])
+            glob[j] = mk.global_ppf(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
+                                    glob[j])
+    if dir_groups.shape[0]:
+        mk.dirichlet_draws(seed, sample, dir_member, U, logs)
+        mk.dirichlet_shares(dir_groups, dir_exact, dir_alpha, logs, glob, seed, sample)
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
@@ -77,8 +74,10 @@ def _general_mine(seed, sample, block, j, codes, pars, rho, glob, o_g, o_s, o_r,
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alpha, n_globals,
-               mine_block0, rho, tab, n_runs, bounds, run_metal, slow, mine_metal, mine_group,
+def _mc_kernel(seed, start, count, out, codes, pars, dir_member, dir_groups, dir_exact,
+               dir_alpha, n_globals,
+               mine_block0, rho, tab, n_runs, bounds, run_metal, n_gruns, gbounds, run_group,
+               slow, mine_metal, mine_group,
                mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
                n_metals, n_vehicles, n_chems, n_countries, group_metal, group_country,
                fab_yield, secondary, nev, intensity, battery_metal, domestic, scen_rec,
@@ -96,6 +95,11 @@ def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alp
     M = mine_group.shape[0]
     S = scen_clean.shape[0]
     T = mk.TILE
+    if tab.shape[1] != mk.N_ROWS or tab.shape[2] != T:
+        # numba's cache of this kernel embeds _mckernels as it was when compiled, and is
+        # not invalidated when that file alone changes: refuse, never index past arrays
+        raise RuntimeError("stale numba cache: the compiled Monte Carlo kernel does not match "
+                           "uncertainty/_mckernels.py; delete uncertainty/__pycache__/*.nb*")
     o_g = off[0]
     o_s = off[1]
     o_r = off[2]
@@ -107,7 +111,9 @@ def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alp
         us[mine_group[m]] += mine_weight[m] * used
     n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
     for task in nb.prange(n_tasks):
-        glob = np.empty((n_globals + 3) // 4 * 4)
+        glob = np.empty(((n_globals + 3) // 4 + 3) // 4 * 16)  # whole groups of 4 blocks
+        U = np.empty((4, dir_member.shape[1]))
+        logs = np.empty(dir_member.shape[1])
         hs = np.empty(n_groups)
         wk = np.empty(nwork)
         A = np.empty(3 * T)
@@ -120,8 +126,8 @@ def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alp
         first = task * _SAMPLES_PER_TASK
         for i in range(first, min(count, first + _SAMPLES_PER_TASK)):
             sample = start + i
-            _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_first, dir_len,
-                          dir_alpha)
+            _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_member, dir_groups,
+                          dir_exact, dir_alpha, U, logs)
             hs[:] = 0.0
             sys_g = glob[o_g:o_g + n_metals]
             sys_s = glob[o_s:o_s + n_metals]
@@ -145,17 +151,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, dir_first, dir_len, dir_alp
                                               mine_metal[m], mine_conc[m], mine_alloc_rr[m],
                                               mine_solid[m], mine_weight[m])
                     ps += 1
-                # group sums in mine order; a run of mines of one group adds in a register
-                cur = mine_group[a]
-                acc = hs[cur]
-                for j in range(n):
-                    gi = mine_group[a + j]
-                    if gi != cur:
-                        hs[cur] = acc
-                        cur = gi
-                        acc = hs[cur]
-                    acc += HW[j]
-                hs[cur] = acc
+                mk.group_sums(n_gruns[tile], gbounds[tile], run_group[tile], HW, hs)
             for sc in range(S):
                 finish(hs, us, glob, out[sc, i], off, n_metals, n_vehicles, n_chems,
                        n_countries, group_metal, group_country, fab_yield, secondary, nev,
@@ -213,10 +209,9 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
             for si, sc in enumerate(scenarios):
                 out[si, a:b] = evaluate(model, *x, scenario=sc)
         return out
-    tab, n_runs, bounds, run_metal, slow = mk.mine_tables(model, space)
-    _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars, space.dir_first,
-               space.dir_len, space.dir_alpha, space.n_globals, space.mine_block0,
-               space.correlation, tab, n_runs, bounds, run_metal, slow, model.mine_metal,
+    _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars,
+               *mk.dirichlet_tables(space), space.dir_alpha, space.n_globals, space.mine_block0,
+               space.correlation, *mk.mine_tables(model, space), model.mine_metal,
                model.mine_group, model.mine_weight,
                model.mine_conc, model.mine_alloc_rr, model.mine_solid, model.n_groups,
                work_size(model), *_finish_args(model), rec, clean, lfp, model.lfp_index)
