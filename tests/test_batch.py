@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -188,7 +189,8 @@ def test_batch_skips_finished_runs_unless_forced(tmp_path, make_dataset, capsys)
     # other settings on a finished run: refused, nothing replaced
     assert cli.main(["run", str(runs), "--samples", "500", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "holds a finished run with other settings (samples" in err
+    assert re.search(r"holds a finished run with other settings \([^)]*samples[^)]*changed\)",
+                     err), err
     assert "use --force to replace it" in err
     assert [files(o) for o in outs] == again
 

@@ -65,10 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("run", type=Path)
     s.add_argument("--base-samples", type=_positive_int)
     s.add_argument("--by", action="append",
-                   choices=["parameter", "mine", "metal-kind", "country", "systematic"])
+                   choices=["parameter", "mine", "metal-kind", "country", "systematic", "custom"])
     s.add_argument("--metric", action="append")
     s.add_argument("--out", type=Path)
     s.add_argument("--log", action="store_true", help="indices of the log of each metric")
+    s.add_argument("--ci-method", choices=["normal", "percentile"])
+    s.add_argument("--tol", type=float, help="double N until the widest ST half-width < TOL")
+    s.add_argument("--max-n", type=_positive_int, help="largest N when doubling")
+    s.add_argument("--second-order", action="store_true", help="S2 (levels with <= 200 factors)")
+    s.add_argument("--delta", action="store_true", help="also SALib's moment-independent delta")
+    s.add_argument("--workers", type=_positive_int, help="start a local Dask cluster of N workers")
+    s.add_argument("--scheduler", help="address of an existing Dask scheduler")
     s.add_argument("--quiet", action="store_true")
 
     v = sub.add_parser("validate", help="check data folders and run files")
@@ -137,20 +144,37 @@ def _sobol(args: argparse.Namespace) -> int:
 
     from uncertainty import pipeline
     from uncertainty.config import load_run
+    from uncertainty.errors import USER_ERRORS
 
     run = load_run(args.run)
     se = run.sensitivity
+    from uncertainty.config import ConfigError
+
     se = replace(se, enabled=True, n_base=args.base_samples or se.n_base,
                  by=tuple(args.by) if args.by else se.by,
                  metrics=tuple(args.metric) if args.metric else se.metrics,
-                 log=args.log or se.log)
+                 log=args.log or se.log, ci_method=args.ci_method or se.ci_method,
+                 tol=args.tol if args.tol is not None else se.tol,
+                 max_n=args.max_n or se.max_n,
+                 second_order=args.second_order or se.second_order,
+                 delta=args.delta or se.delta)
     if se.n_base & (se.n_base - 1):
-        from uncertainty.config import ConfigError
-
         raise ConfigError(args.run, "--base-samples", "must be a power of 2", se.n_base)
+    if se.tol is not None and not 0 < se.tol <= 1:
+        raise ConfigError(args.run, "--tol", "must be in (0, 1]", se.tol)
+    if "custom" in se.by and not se.groups:
+        raise ConfigError(args.run, "--by", "level 'custom' needs [sensitivity.groups]",
+                          "custom")
     run = replace(run, sensitivity=se)
     out = args.out or pipeline.default_out_dir(run)
-    pipeline.run_sobol(run, out, quiet=args.quiet)
+    try:
+        pipeline.run_sobol(run, out, quiet=args.quiet, workers=args.workers,
+                           scheduler=args.scheduler)
+    except ValueError as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        # tmrsobol's checks of metrics, levels, groups and sizes: bad input, not a bug
+        raise ConfigError(args.run, "sensitivity", str(exc), None) from exc
     return 0
 
 

@@ -75,6 +75,10 @@ def model_for(run: RunConfig) -> tuple[Dataset, Model]:
         if sw.lfp_share is not None and model.lfp_index < 0:
             raise ConfigError(file, f"{key}.lfp_share",
                               "the dataset's battery mix has no LFP chemistry", sw.lfp_share)
+    for m in run.sensitivity.metrics:
+        if m not in model.metric_names:
+            raise ConfigError(file, "sensitivity.metrics",
+                              f"unknown metric; metrics are: {', '.join(model.metric_names)}", m)
     return ds, model
 
 
@@ -424,9 +428,9 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         timings: dict[str, float] = {"montecarlo_s": t_mc}
         if run.sensitivity.enabled:
             t_s = time.perf_counter()
-            sob = _sobol_frames(run, p.ds, model, quiet=quiet)
-            store.write_csv(out / "sobol.csv", sob[0])
-            store.write_csv(out / "sobol_convergence.csv", sob[1])
+            # the sensitivity of a run is computed in this process (`uncertainty sobol
+            # --workers/--scheduler` distributes it)
+            _write_sobol(out, _sobol_result(run, p.ds, model, quiet=quiet))
             timings["sobol_s"] = time.perf_counter() - t_s
         timings["total_s"] = time.perf_counter() - t0
         store.write_json(out / "manifest.json", store.manifest(
@@ -517,31 +521,40 @@ def format_summary(summary: pd.DataFrame, scen: pd.DataFrame | None) -> str:
     return "\n".join(lines)
 
 
-def _sobol_frames(run: RunConfig, ds: Dataset, model: Model, *, quiet: bool):
+def _sobol_result(run: RunConfig, ds: Dataset, model: Model, *, quiet: bool,
+                  workers: int | None = None, scheduler: str | None = None):
     from uncertainty.tmrsobol import sobol_run
 
-    res = sobol_run(run, ds, model, quiet=quiet)
-    return res.to_frame(), res.convergence_frame()
+    return sobol_run(run, ds, model, quiet=quiet, workers=workers, scheduler=scheduler)
 
 
-def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False) -> pd.DataFrame:
-    """Sensitivity alone: write sobol.csv and its convergence table."""
+def _write_sobol(out: Path, res) -> None:
+    """sobol.csv, sobol_convergence.csv and, where computed, the extra tables."""
+    store.write_csv(out / "sobol.csv", res.to_frame())
+    store.write_csv(out / "sobol_convergence.csv", res.convergence_frame())
+    for name in ("sums", "ranking", "delta", "s2"):
+        frame = getattr(res, name, None)
+        if frame is not None and len(frame):
+            store.write_csv(out / f"sobol_{name}.csv", frame)
+
+
+def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False,
+              workers: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
+    """Sensitivity alone: write sobol.csv, its convergence table and the extra tables."""
     out = Path(out_dir)
     ds, model = model_for(run)
     with store.lock_folder(out):
-        frame, conv = _sobol_frames(run, ds, model, quiet=quiet)
-        store.write_csv(out / "sobol.csv", frame)
-        store.write_csv(out / "sobol_convergence.csv", conv)
+        res = _sobol_result(run, ds, model, quiet=quiet, workers=workers, scheduler=scheduler)
+        _write_sobol(out, res)
+    frame = res.to_frame()
     if not quiet:
         print(frame.sort_values("ST", ascending=False).head(20).to_string(index=False))
     return frame
 
 
 def _write_report(out: Path, *, quiet: bool) -> None:
-    try:
-        from uncertainty import report
-    except ImportError:  # the report module is optional until it exists
-        return
+    from uncertainty import report
+
     report.write_report(out)
 
 
@@ -549,4 +562,8 @@ def rebuild_report(out_dir: str | Path) -> None:
     """Rebuild figures, tables and report.html from stored results (no re-run)."""
     from uncertainty import report
 
-    report.write_report(Path(out_dir))
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise store.ResultsError(f"{out}: out folder is missing")
+    with store.lock_folder(out):
+        report.write_report(out)
