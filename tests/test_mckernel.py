@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -202,8 +203,10 @@ def _apply(fn_id, x):
             out[i] = mk.ndtri_central(x[i])
         elif fn_id == 3:
             out[i] = mk.ndtri_tail(x[i])[0]
-        else:
+        elif fn_id == 4:
             out[i] = ndtri_fast(x[i])
+        else:
+            out[i] = mk.vcos(x[i])
     return out
 
 
@@ -254,3 +257,58 @@ def test_tail_branch_flags_what_it_cannot_take():
     want = np.array([ndtri_fast(v) for v in p])
     np.testing.assert_array_equal(Z[:5], want[:5])
     assert Z[5] == pytest.approx(sc.ndtri(1e-5), rel=4 * ULP)
+
+
+def test_vcos_within_2_ulp_of_libm():
+    x = np.concatenate([np.random.default_rng(4).uniform(0, 2 * math.pi, 200_000),
+                        rng._TWO_PI * np.linspace(0, 1, 10_001)])
+    got, want = _apply(5, x), np.cos(x)
+    assert np.max(np.abs(got - want)) <= 2 * 2.0**-53
+    big = np.abs(want) > 1e-3
+    assert _ulps(got[big], want[big]) <= 2
+
+
+# ------------------------------------------------------------------ Dirichlet
+@numba.njit
+def _kernel_shares(seed, count, member, groups, exact, alpha, n_rows):
+    out = np.zeros((count, n_rows))
+    U = np.empty((4, member.shape[1]))
+    logs = np.empty(member.shape[1])
+    for i in range(count):
+        mk.dirichlet_draws(seed, i, member, U, logs)
+        mk.dirichlet_shares(groups, exact, alpha, logs, out[i], seed, i)
+    return out
+
+
+@numba.njit
+def _rng_shares(seed, count, first, length, alpha, n_rows):
+    out = np.zeros((count, n_rows))
+    for i in range(count):
+        for g in range(first.shape[0]):
+            f, n = first[g], length[g]
+            rng.dirichlet_variate(seed, i, f, alpha[f:f + n], out[i, f:f + n])
+    return out
+
+
+def test_dirichlet_draws_are_rng_dirichlet_variate():
+    """Every kind of member: large and small concentrations (boosted below 1), a zero
+    alpha, alphas so small that shares underflow (libm's exp below exp(-700)), and a
+    group with a negative alpha (rng's NaN, drawn by rng itself)."""
+    groups = [[59.2, 20.0, 3.0, 1.0, 0.5, 0.3, 0.2, 0.08], [0.0, 2.0, 0.5], [1e-3, 5e-3, 30.0],
+              [135.0, 1.5], [2.0, -1.0, 3.0], [0.7]]
+    alpha = np.concatenate([np.asarray(g, dtype=float) for g in groups])
+    length = np.array([len(g) for g in groups], dtype=np.int64)
+    first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64) + 5
+    alpha = np.r_[np.zeros(5), alpha]  # rows 0-4: not Dirichlet
+    space = SimpleNamespace(dir_first=first, dir_len=length, dir_alpha=alpha)
+    member, grp, exact = mk.dirichlet_tables(space)
+    assert list(exact) == [False, False, False, False, True, False]
+    n_rows, count = len(alpha), 5000
+    got = _kernel_shares(np.uint64(SEED), count, member, grp, exact, alpha, n_rows)
+    want = _rng_shares(np.uint64(SEED), count, first, length, alpha, n_rows)
+    # rows 5-12, 13-15, 16-18, 19-20, 21-23, 24 (groups above)
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(want[:, 21:24]).all()
+    assert np.array_equal(got == 0.0, want == 0.0) and (want[:, 13] == 0.0).all()
+    assert (want[:, 16:18] < 1e-300).any()  # exp below -700: libm's exp, as rng
+    ok = ~np.isnan(want) & (want != 0.0)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=0.0)

@@ -384,14 +384,45 @@ def uniform_blocks(seed, sample, n_blocks, out):
             c0, np.uint64(b + 3), zero, zero, key, zero))
 
 
-@_inline
-def global_ppf(code, p0, p1, p2, p3, u):
-    """``dists.ppf_kernel`` with :func:`vexp` for a LogNormal's libm ``exp`` (the most
-    common global row; within 4 ulp)."""
-    if code == dists.LOGNORMAL:
-        x = p0 + p1 * ndtri_fast(u)
-        return vexp(x) if abs(x) <= _EXP_MAX else math.exp(x)
-    return dists.ppf_kernel(code, p0, p1, p2, p3, u)
+def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray]:
+    """The global rows of ``space`` with a LogNormal: ``(rows, pars)``, ``pars`` of
+    shape (2, n): ``ln median`` and ``sigma`` (``ppf_kernel``'s LOGNORMAL layout)."""
+    g = space.n_globals
+    rows = np.flatnonzero(space.codes[:g] == dists.LOGNORMAL).astype(np.int64)
+    return rows, np.ascontiguousarray(space.pars[rows, :2].T)
+
+
+@_jit
+def global_ppfs(codes, pars, n_globals, rows, lpars, glob, P):
+    """Each global row's ppf of the uniform in ``glob``, in place: the LogNormal rows
+    (``rows``, ``lpars`` from :func:`lognormal_rows`; two thirds of them) vectorised,
+    both ndtri branches computed and the right one kept (few rows: the divider has
+    time), :func:`vexp` for exp; the rest, and any LogNormal row the fast branches do
+    not take, by ``dists.ppf_kernel``. ``P`` is scratch."""
+    n = rows.shape[0]
+    for k in range(n):
+        P[k] = glob[rows[k]]
+    nbad = 0
+    for k in range(n):  # vectorised
+        p = P[k]
+        zt, bad = ndtri_tail(p)
+        tail = is_tail(p)
+        x = lpars[0, k] + lpars[1, k] * (zt if tail else ndtri_central(p))
+        nbad += ((bad != 0) & tail) | (abs(x) > _EXP_MAX)
+        P[k] = vexp(x)
+    if nbad:
+        for k in range(n):
+            p = glob[rows[k]]
+            zt, bad = ndtri_tail(p)
+            x = lpars[0, k] + lpars[1, k] * (zt if is_tail(p) else ndtri_central(p))
+            if (bad != 0 and is_tail(p)) or abs(x) > _EXP_MAX:
+                P[k] = dists.ppf_kernel(dists.LOGNORMAL, lpars[0, k], lpars[1, k], 0.0, 0.0, p)
+    for j in range(n_globals):
+        if codes[j] >= 0 and codes[j] != dists.LOGNORMAL:
+            glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
+                                       glob[j])
+    for k in range(n):
+        glob[rows[k]] = P[k]
 
 
 # --------------------------------------------------------------- tile phases
@@ -550,12 +581,12 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
 
     Returns
     -------
-    member : ndarray, shape (5, K4), float64
+    member : ndarray, shape (6, K4), float64
         Member ``k`` (the rows of every group, in order; K4 = K rounded up to a multiple
         of 4, padding inert): its global row ``j`` (as float), ``alpha``, and
         Marsaglia-Tsang's ``d = a - 1/3`` and ``c = 1 / sqrt(9 d)`` with ``a = alpha
-        (+ 1 if alpha < 1)``, and ``boost`` (1.0 if alpha < 1), computed with the same
-        operations as ``rng._gamma_parts``. A member of alpha 0 has alpha 1 here (its
+        (+ 1 if alpha < 1)``, computed with the same operations as ``rng._gamma_parts``,
+        ``boost`` (1.0 if alpha < 1) and ``log(d)``. A member of alpha 0 has alpha 1 here (its
         share is 0 exactly: see :func:`dirichlet_shares`).
     groups : ndarray, shape (n_groups, 3), int64
         First row, number of rows and first member of each group, and
@@ -568,7 +599,7 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
     rows = rows.astype(np.int64)
     alpha = space.dir_alpha[rows]
     k4 = -(-len(rows) // 4) * 4
-    member = np.zeros((5, k4))
+    member = np.zeros((6, k4))
     member[0, :len(rows)] = rows
     a = np.where(alpha > 0, alpha, 1.0)
     boost = a < 1.0
@@ -580,6 +611,7 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
     member[2, :len(rows)] = d
     member[3, :len(rows)] = 1.0 / np.sqrt(9.0 * d)
     member[4, :len(rows)] = boost
+    member[5] = np.log(member[2])
     firsts = np.cumsum(np.r_[0, space.dir_len[:-1]]).astype(np.int64)
     groups = np.stack([space.dir_first, space.dir_len, firsts], axis=1).astype(np.int64)
     exact = np.array([not (np.all((al >= 0) & np.isfinite(al)) and np.any(al > 0))
@@ -589,14 +621,15 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
 
 
 @_inline
-def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost):
+def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost, log_d):
     """``(log(g) + log_boost, sure)`` of ``rng._gamma_parts``'s first attempt from its
     four uniforms, vectorisable. ``sure`` is True where the attempt is accepted by a
     margin that rounding cannot cross (rng's own values, from libm, differ from these
     by less than 1e-14 relative): by the squeeze ``u < 1 - 0.0331 z**4`` with 1e-13 to
     spare, or else by ``log(u) < z**2 / 2 + d (1 - v + log(v))`` with 1e-11 of the
-    magnitude of its terms. Otherwise (about 3% of draws: most are rejected) the value
-    is meaningless and the caller asks rng."""
+    magnitude of its terms. Otherwise (about 2% of draws, most of them rejected) the
+    value is meaningless and the caller asks rng. ``log(g) = log(d) + log(v)`` (rng:
+    ``log(d v)``; the same to an absolute 1e-16, all the normalisation sees)."""
     z = math.sqrt(-2.0 * vlog(u0)) * vcos(_TWO_PI * u1)
     t = 1.0 + c * z
     v = t * t * t
@@ -606,7 +639,7 @@ def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost):
     rhs = 0.5 * z2 + d * (1.0 - v + log_v)
     margin = 1e-11 * (1.0 - log_u + 0.5 * z2 + d * (1.0 + v + abs(log_v)))
     sure = (t > 1e-9) & ((u2 < (1.0 - 0.0331 * z2 * z2) - 1e-13) | (log_u < rhs - margin))
-    return log_v + vlog(d) + boost * vlog(u3) / alpha, sure
+    return log_v + log_d + boost * vlog(u3) / alpha, sure
 
 
 @_jit
@@ -629,7 +662,7 @@ def dirichlet_draws(seed, sample, member, U, out):
             c0, np.uint64(member[0, k + 3]), one, zero, key, zero))
     for k in range(K):  # vectorised; U[0] becomes the "sure" flag
         x, sure = _gamma_first_attempt(U[0, k], U[1, k], U[2, k], U[3, k], member[1, k],
-                                       member[2, k], member[3, k], member[4, k])
+                                       member[2, k], member[3, k], member[4, k], member[5, k])
         out[k] = x
         U[0, k] = 1.0 if sure else 0.0
     for k in range(K):  # a few percent of the members: rng's own draw, from attempt 0

@@ -34,16 +34,13 @@ _SAMPLES_PER_TASK = 16
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_member, dir_groups, dir_exact,
-                  dir_alpha, U, logs):
+def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars, dir_member,
+                  dir_groups, dir_exact, dir_alpha, U, logs, P):
     """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups
     (``_mckernels.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
     draws, vectorised; ``U`` and ``logs`` are their scratch)."""
     mk.uniform_blocks(seed, sample, (n_globals + 3) // 4, glob)
-    for j in range(n_globals):
-        if codes[j] >= 0:
-            glob[j] = mk.global_ppf(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
-                                    glob[j])
+    mk.global_ppfs(codes, pars, n_globals, logn_rows, logn_pars, glob, P)
     if dir_groups.shape[0]:
         mk.dirichlet_draws(seed, sample, dir_member, U, logs)
         mk.dirichlet_shares(dir_groups, dir_exact, dir_alpha, logs, glob, seed, sample)
@@ -74,23 +71,25 @@ def _general_mine(seed, sample, block, j, codes, pars, rho, glob, o_g, o_s, o_r,
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _mc_kernel(seed, start, count, out, codes, pars, dir_member, dir_groups, dir_exact,
-               dir_alpha, n_globals,
-               mine_block0, rho, tab, n_runs, bounds, run_metal, n_gruns, gbounds, run_group,
-               slow, mine_metal, mine_group,
+def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_member,
+               dir_groups, dir_exact, dir_alpha, n_globals, mine_block0, rho, tab, n_runs,
+               bounds, run_metal, n_gruns, gbounds, run_group, slow, mine_metal, mine_group,
                mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
                n_metals, n_vehicles, n_chems, n_countries, group_metal, group_country,
                fab_yield, secondary, nev, intensity, battery_metal, domestic, scen_rec,
                scen_clean, scen_lfp, lfp_index):
     """Metrics of samples ``start .. start + count - 1`` into ``out[scenario, i]``.
 
-    Per sample: the global vector (:func:`_draw_globals`), then the mines in tiles of
-    ``_mckernels.TILE``: the fast path's phases (``tab``, ``n_runs``, ``bounds``,
-    ``run_metal`` from :func:`_mckernels.mine_tables`; see that module), the general
-    path for the mines listed in ``slow`` (:func:`_general_mine`), the weighted hidden
-    flows added to their groups in mine order; then :func:`model.finish` per scenario.
-    Parallel over tasks of ``_SAMPLES_PER_TASK`` samples (scratch arrays per task);
-    every sample is computed alone, so the bytes do not depend on chunks or threads.
+    Per sample: the global vector (:func:`_draw_globals`); then the mines, in tiles of
+    ``_mckernels.TILE``, through the fast path's phases (uniforms, inverse normal CDF
+    central and tail branches, mine equation; tables from ``_mckernels.mine_tables``,
+    see that module) and the general path for the mines listed in ``slow``
+    (:func:`_general_mine`), each tile's weighted hidden flows added to their groups
+    (``_mckernels.group_sums``); then :func:`model.finish` per scenario. The used
+    extraction does not depend on the sample and is summed once. Parallel over tasks
+    of ``_SAMPLES_PER_TASK`` samples (scratch arrays allocated per task); every sample
+    is computed alone and in a fixed order, so the bytes do not depend on the chunk
+    size or the thread count.
     """
     M = mine_group.shape[0]
     S = scen_clean.shape[0]
@@ -114,6 +113,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, dir_member, dir_groups, dir
         glob = np.empty(((n_globals + 3) // 4 + 3) // 4 * 16)  # whole groups of 4 blocks
         U = np.empty((4, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
+        P = np.empty(logn_rows.shape[0])
         hs = np.empty(n_groups)
         wk = np.empty(nwork)
         A = np.empty(3 * T)
@@ -126,8 +126,8 @@ def _mc_kernel(seed, start, count, out, codes, pars, dir_member, dir_groups, dir
         first = task * _SAMPLES_PER_TASK
         for i in range(first, min(count, first + _SAMPLES_PER_TASK)):
             sample = start + i
-            _draw_globals(seed, sample, glob, codes, pars, n_globals, dir_member, dir_groups,
-                          dir_exact, dir_alpha, U, logs)
+            _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars,
+                          dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P)
             hs[:] = 0.0
             sys_g = glob[o_g:o_g + n_metals]
             sys_s = glob[o_s:o_s + n_metals]
@@ -209,12 +209,14 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
             for si, sc in enumerate(scenarios):
                 out[si, a:b] = evaluate(model, *x, scenario=sc)
         return out
+    # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
     _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars,
-               *mk.dirichlet_tables(space), space.dir_alpha, space.n_globals, space.mine_block0,
-               space.correlation, *mk.mine_tables(model, space), model.mine_metal,
-               model.mine_group, model.mine_weight,
-               model.mine_conc, model.mine_alloc_rr, model.mine_solid, model.n_groups,
-               work_size(model), *_finish_args(model), rec, clean, lfp, model.lfp_index)
+               *mk.lognormal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
+               space.n_globals, space.mine_block0, space.correlation,
+               *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
+               model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
+               model.n_groups, work_size(model), *_finish_args(model), rec, clean, lfp,
+               model.lfp_index)
     return out
 
 
