@@ -603,9 +603,9 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
         Groups with an alpha that is negative, infinite or NaN, or none positive: drawn
         by ``rng.dirichlet_variate`` itself (its NaN result).
     """
-    rows = np.concatenate([np.arange(f, f + n) for f, n in
-                           zip(space.dir_first, space.dir_len, strict=True)] or [[]])
-    rows = rows.astype(np.int64)
+    rows = np.concatenate([np.arange(f, f + n, dtype=np.int64) for f, n in
+                           zip(space.dir_first, space.dir_len, strict=True)]
+                          or [np.zeros(0, dtype=np.int64)])
     alpha = space.dir_alpha[rows]
     k4 = -(-len(rows) // 4) * 4
     member = np.zeros((6, k4))
@@ -621,7 +621,7 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
     member[3, :len(rows)] = 1.0 / np.sqrt(9.0 * d)
     member[4, :len(rows)] = boost
     member[5] = np.log(member[2])
-    firsts = np.cumsum(np.r_[0, space.dir_len[:-1]]).astype(np.int64)
+    firsts = (np.cumsum(space.dir_len) - space.dir_len).astype(np.int64)
     groups = np.stack([space.dir_first, space.dir_len, firsts], axis=1).astype(np.int64)
     exact = np.array([not (np.all((al >= 0) & np.isfinite(al)) and np.any(al > 0))
                       for al in (space.dir_alpha[f:f + n] for f, n in
