@@ -395,8 +395,12 @@ def aggregate(hs, us, glob, prep, state, off, n_metals, n_vehicles, n_countries,
 
 @_jit
 def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_metal, domestic,
-            hk):
-    """All metrics of one row from its state and preparation (``hk`` a work array, K)."""
+            hk, headline_only=False):
+    """All metrics of one row from its state and preparation (``hk`` a work array, K).
+
+    With ``headline_only`` only ``out[0:9]`` (TMR ... energy share) is written: the
+    Sobol kernel's fast path when only headline metrics are asked for.
+    """
     K = n_metals
     V = n_vehicles
     pD = 0
@@ -413,7 +417,8 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
         hk[k] = state[k] * prep[pf + k] + prep[pehf + k]
         uk = state[K + k] * prep[pf + k] + prep[peu + k]
         used_total += prep[pdem + k] * uk
-        out[9 + 2 * K + k] = hk[k] + uk
+        if not headline_only:
+            out[9 + 2 * K + k] = hk[k] + uk
     hf_total = 0.0
     n_nev = 0.0
     n_ice = 0.0
@@ -432,13 +437,15 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
                 bat_h += x
         n_v = prep[pcount + v]
         hf_total += n_v * hv
-        out[i_vehicle + v] = hv
+        if not headline_only:
+            out[i_vehicle + v] = hv
         if nev[v] > 0.0:
             n_nev += n_v
             hf_nev += n_v * hv
-            dv = prep[pDv + v]
-            out[i_battery + 2 * nb_i] = prep[pbat + v] / dv if dv > 0.0 else 0.0
-            out[i_battery + 2 * nb_i + 1] = bat_h / hv if hv > 0.0 else 0.0
+            if not headline_only:
+                dv = prep[pDv + v]
+                out[i_battery + 2 * nb_i] = prep[pbat + v] / dv if dv > 0.0 else 0.0
+                out[i_battery + 2 * nb_i + 1] = bat_h / hv if hv > 0.0 else 0.0
             nb_i += 1
         else:
             n_ice += n_v
@@ -458,6 +465,8 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
     per_ice = hf_ice / n_ice if n_ice > 0.0 else np.nan
     out[7] = per_nev / per_ice
     out[8] = energy_hf / hf_total
+    if headline_only:
+        return
     for k in range(K):
         x = prep[pdem + k] * hk[k]
         out[9 + k] = x / 1e6

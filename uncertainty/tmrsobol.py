@@ -313,58 +313,8 @@ HEADLINE = ("tmr_mt", "hidden_flows_mt", "used_extraction_mt", "material_in_cars
             "hidden_to_material_ratio", "share_entering_cars", "hidden_abroad_share",
             "nev_to_icev_hidden_ratio", "energy_hidden_share")
 """The first metrics of :func:`uncertainty.model.outputs`; when only these are asked for,
-the kernel computes them alone (:func:`_headline`), skipping the per-metal, per-vehicle
+the kernel computes them alone (``outputs(..., headline_only=True)``), skipping the per-metal, per-vehicle
 and per-country metrics."""
-
-
-@nb.njit(cache=True, nogil=True, error_model="numpy")
-def _headline(state, prep, out, n_metals, n_vehicles, nev, domestic, hk):
-    """``out[0:9]`` of :func:`uncertainty.model.outputs`, in the same operation order."""
-    K = n_metals
-    V = n_vehicles
-    pdem = V * K
-    pf = pdem + K
-    pehf = pf + K
-    peu = pehf + K
-    pcount = peu + K
-    pmat = pcount + 3 * V
-    used_total = 0.0
-    for k in range(K):
-        hk[k] = state[k] * prep[pf + k] + prep[pehf + k]
-        uk = state[K + k] * prep[pf + k] + prep[peu + k]
-        used_total += prep[pdem + k] * uk
-    hf_total = 0.0
-    n_nev = 0.0
-    n_ice = 0.0
-    hf_nev = 0.0
-    hf_ice = 0.0
-    for v in range(V):
-        hv = 0.0
-        for k in range(K):
-            hv += prep[v * K + k] * hk[k]
-        n_v = prep[pcount + v]
-        hf_total += n_v * hv
-        if nev[v] > 0.0:
-            n_nev += n_v
-            hf_nev += n_v * hv
-        else:
-            n_ice += n_v
-            hf_ice += n_v * hv
-    material = prep[pmat]
-    energy_hf = prep[pmat + 1]
-    tmr = hf_total + used_total
-    out[0] = tmr / 1e6
-    out[1] = hf_total / 1e6
-    out[2] = used_total / 1e6
-    out[3] = material / 1e6
-    out[4] = hf_total / material
-    out[5] = material / tmr
-    dom = state[2 * K + domestic] + energy_hf
-    out[6] = 1.0 - dom / hf_total
-    per_nev = hf_nev / n_nev if n_nev > 0.0 else np.nan
-    per_ice = hf_ice / n_ice if n_ice > 0.0 else np.nan
-    out[7] = per_nev / per_ice
-    out[8] = energy_hf / hf_total
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -478,7 +428,8 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
                     hs2[gi] += dh
                     us2[gi] += du
             if only_mines and head:
-                _headline(state2, prepA, res, n_metals, n_vehicles, nev, domestic, hk)
+                outputs(state2, prepA, res, n_metals, n_vehicles, n_countries, nev,
+                        battery_metal, domestic, hk, True)
             elif only_mines:
                 outputs(state2, prepA, res, n_metals, n_vehicles, n_countries, nev,
                         battery_metal, domestic, hk)
@@ -487,7 +438,8 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
                         intensity, battery_metal, rec, clean, lfp, lfp_index, mix)
                 aggregate(hs2, us2, globF, wk, state3, off, n_metals, n_vehicles, n_countries,
                           group_metal, group_country)
-                _headline(state3, wk, res, n_metals, n_vehicles, nev, domestic, hk)
+                outputs(state3, wk, res, n_metals, n_vehicles, n_countries, nev,
+                        battery_metal, domestic, hk, True)
             else:
                 finish(hs2, us2, globF, res, off, n_metals, n_vehicles, n_chems, n_countries,
                        group_metal, group_country, fab_yield, secondary, nev, intensity,
