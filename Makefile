@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run deterministic test test-all bench lint data report clean
+.PHONY: install run deterministic test test-all bench lint data report clean clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,8 @@ data: $(STAMP)                    ## regenerate the default database (byte-ident
 	$(BIN)/python -m uncertainty.archetypes ../shared/data/jasansky2023 distributions/
 	$(BIN)/python -m uncertainty.defaultdata distributions/
 
-clean:
+clean-cache:                      ## drop numba's compiled-kernel cache (after editing kernel code)
+	rm -f uncertainty/__pycache__/*.nbi uncertainty/__pycache__/*.nbc
+
+clean: clean-cache
 	rm -rf $(VENV) runs/out .pytest_cache

@@ -301,6 +301,22 @@ def prep_size(n_metals, n_vehicles):
     return n_vehicles * n_metals + 4 * n_metals + 3 * n_vehicles + 2
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def prep_layout(n_metals, n_vehicles):
+    """Offsets of the blocks of the preparation array: D, dem, fk, ehf, eused, counts, Dv,
+    batD, and the scalars (material, energy_hf)."""
+    K = n_metals
+    V = n_vehicles
+    pdem = V * K
+    pf = pdem + K
+    pehf = pf + K
+    peu = pehf + K
+    pcount = peu + K
+    pDv = pcount + V
+    pbat = pDv + V
+    return 0, pdem, pf, pehf, peu, pcount, pDv, pbat, pbat + V
+
+
 @_jit
 def prepare(glob, prep, off, n_metals, n_vehicles, n_chems, fab_yield, secondary, intensity,
             battery_metal, recycled, clean, lfp, lfp_index, mix):
@@ -315,15 +331,7 @@ def prepare(glob, prep, off, n_metals, n_vehicles, n_chems, fab_yield, secondary
     V = n_vehicles
     o_energy, o_grid, o_coal, o_pack, o_content, o_kwh, o_mix, o_count = (
         off[4], off[5], off[6], off[7], off[8], off[9], off[10], off[11])
-    pD = 0
-    pdem = V * K
-    pf = pdem + K
-    pehf = pf + K
-    peu = pehf + K
-    pcount = peu + K
-    pDv = pcount + V
-    pbat = pDv + V
-    pmat = pbat + V
+    pD, pdem, pf, pehf, peu, pcount, pDv, pbat, pmat = prep_layout(K, V)
     grid = glob[o_grid] * clean / 1000.0
     coal = glob[o_coal] * clean / 1000.0
     for h in range(n_chems):
@@ -403,15 +411,7 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
     """
     K = n_metals
     V = n_vehicles
-    pD = 0
-    pdem = V * K
-    pf = pdem + K
-    pehf = pf + K
-    peu = pehf + K
-    pcount = peu + K
-    pDv = pcount + V
-    pbat = pDv + V
-    pmat = pbat + V
+    pD, pdem, pf, pehf, peu, pcount, pDv, pbat, pmat = prep_layout(K, V)
     used_total = 0.0
     for k in range(K):
         hk[k] = state[k] * prep[pf + k] + prep[pehf + k]
