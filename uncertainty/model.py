@@ -234,7 +234,7 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
     values: list[float] = []
     offsets: dict[str, int] = {}
 
-    def block(key: str, labels: Sequence[str], vals: Sequence[float]) -> None:
+    def block(key: str, labels: Sequence[str], vals: Sequence[float] | np.ndarray) -> None:
         offsets[key] = len(names)
         names.extend(f"{key}[{lab}]" if lab else key for lab in labels)
         values.extend(float(v) for v in vals)
@@ -653,7 +653,8 @@ def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
     return np.column_stack(cols)
 
 
-def nominal_inputs(model: Model, n: int = 1) -> tuple[np.ndarray, ...]:
+def nominal_inputs(model: Model, n: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nominal (point-value) inputs repeated ``n`` times: grade, stripping, recovery, glob."""
     return (np.tile(model.nominal_grade, (n, 1)), np.tile(model.nominal_stripping, (n, 1)),
             np.tile(model.nominal_recovery, (n, 1)), np.tile(model.nominal_globals, (n, 1)))

@@ -103,14 +103,16 @@ class ParameterSpace:
         """Counter block of mine 0 (global rows occupy the blocks before it)."""
         return (self.n_globals + 3) // 4
 
-    def nominal_inputs(self, n: int = 1) -> tuple[np.ndarray, ...]:
+    def nominal_inputs(self, n: int = 1
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Nominal grade, stripping, recovery (n, n_mines) and globals (n, n_globals)."""
         g = self.nominal[: self.n_globals]
         mine = self.nominal[self.n_globals:].reshape(self.n_mines, 3)
         return (np.tile(mine[:, 0], (n, 1)), np.tile(mine[:, 1], (n, 1)),
                 np.tile(mine[:, 2], (n, 1)), np.tile(g, (n, 1)))
 
-    def transform(self, u: np.ndarray) -> tuple[np.ndarray, ...]:
+    def transform(self, u: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Map points of the unit cube (n, n_params) to model inputs by each row's ppf.
 
         Dirichlet groups map their members' coordinates to Gamma(alpha_i) quantiles and
@@ -197,16 +199,20 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         objs.append(d)
         nominal.append(float(nom))
 
+    met: dict[Any, dict[Any, Any]] = metals_tab.to_dict("index")
+    fl: dict[Any, dict[Any, Any]] = fleet.to_dict("index")
+    veh_rec: dict[Any, dict[Any, Any]] = veh.to_dict("index")
+    d: Any
     for metal in model.metals:
-        r = metals_tab.loc[metal]
-        d = dists.LogNormal(1.0, float(r.sys_grade_gsd)) if systematic else dists.Fixed(1.0)
+        r = met[metal]
+        d = dists.LogNormal(1.0, float(r["sys_grade_gsd"])) if systematic else dists.Fixed(1.0)
         add(f"sys_grade[{metal}]", "systematic", "grade", d, 1.0, metal=metal)
     for metal in model.metals:
-        r = metals_tab.loc[metal]
-        d = dists.LogNormal(1.0, float(r.sys_stripping_gsd)) if systematic else dists.Fixed(1.0)
+        r = met[metal]
+        d = dists.LogNormal(1.0, float(r["sys_stripping_gsd"])) if systematic else dists.Fixed(1.0)
         add(f"sys_stripping[{metal}]", "systematic", "stripping_ratio", d, 1.0, metal=metal)
     for metal in model.metals:
-        sd = float(metals_tab.loc[metal].sys_recovery_sd)
+        sd = float(met[metal]["sys_recovery_sd"])
         d = (dists.TruncatedNormal(1.0, sd, max(1.0 - 5 * sd, 1e-3), 1.0 + 5 * sd)
              if systematic and sd > 0 else dists.Fixed(1.0))
         add(f"sys_recovery[{metal}]", "systematic", "recovery", d, 1.0, metal=metal)
@@ -218,52 +224,52 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
             add(f"supply[{metal},{c}]", "global", "supply_share", d, s, metal=metal, country=c,
                 group=f"supply[{metal}]")
     for metal in model.metals:
-        r = metals_tab.loc[metal]
+        r = met[metal]
+        e = float(r["energy_kwh_per_t"])
         add(f"energy_kwh_per_t[{metal}]", "global", "energy",
-            dists.LogNormal(float(r.energy_kwh_per_t), float(r.energy_gsd))
-            if r.energy_kwh_per_t > 0 else dists.Fixed(0.0), r.energy_kwh_per_t, metal=metal)
+            dists.LogNormal(e, float(r["energy_gsd"])) if e > 0 else dists.Fixed(0.0), e,
+            metal=metal)
     for gname in ("grid_hf_kg_per_kwh", "coal_used_kg_per_kwh", "battery_pack_factor"):
-        v, gsd = ds.global_value(gname), ds.global_gsd(gname)
-        d = dists.LogNormal(v, gsd) if v > 0 and gsd > 1 else dists.Fixed(v)
-        add(gname, "global", gname, d, v)
+        gv, gsd = ds.global_value(gname), ds.global_gsd(gname)
+        d = dists.LogNormal(gv, gsd) if gv > 0 and gsd > 1 else dists.Fixed(gv)
+        add(gname, "global", gname, d, gv)
     for v in model.vehicles:
         for metal in model.metals:
-            if (v, metal) in veh.index:
-                c, cv = float(veh.loc[(v, metal), "content_kg"]), float(veh.loc[(v, metal), "cv"])
-            else:
-                c, cv = 0.0, 0.0
+            kg, cv = (float(veh_rec[(v, metal)]["content_kg"]), float(veh_rec[(v, metal)]["cv"])
+                      ) if (v, metal) in veh_rec else (0.0, 0.0)
             add(f"content_kg[{v},{metal}]", "global", "vehicle_content",
-                _lognormal_mean_cv(c, cv), c, metal=metal)
+                _lognormal_mean_cv(kg, cv), kg, metal=metal)
     for v in model.vehicles:
-        r = fleet.loc[v]
-        d = (dists.Triangular(float(r.battery_kwh_min), float(r.battery_kwh_mode),
-                              float(r.battery_kwh_max))
-             if r.battery_kwh_max > r.battery_kwh_min else dists.Fixed(float(r.battery_kwh_mode)))
-        add(f"battery_kwh[{v}]", "global", "battery_kwh", d, r.battery_kwh_mode)
+        lo, mode, hi = (float(fl[v][k]) for k in ("battery_kwh_min", "battery_kwh_mode",
+                                                  "battery_kwh_max"))
+        d = dists.Triangular(lo, mode, hi) if hi > lo else dists.Fixed(mode)
+        add(f"battery_kwh[{v}]", "global", "battery_kwh", d, mode)
     mix_shares = tuple(float(s) for s in mix.share)
     dmix = dists.Dirichlet(mix_shares, float(mix.concentration.iloc[0]))
     for ch, s in zip(mix.chemistry, mix_shares, strict=True):
         add(f"battery_mix[{ch}]", "global", "battery_mix", dmix, s, group="battery_mix")
     for v in model.vehicles:
-        r = fleet.loc[v]
-        d = (dists.Normal(float(r["count"]), float(r["count"] * r.count_cv))
-             if r.count_cv > 0 and r["count"] > 0 else dists.Fixed(float(r["count"])))
-        add(f"count[{v}]", "global", "fleet_count", d, r["count"])
+        n_v, cv_v = float(fl[v]["count"]), float(fl[v]["count_cv"])
+        d = dists.Normal(n_v, n_v * cv_v) if cv_v > 0 and n_v > 0 else dists.Fixed(n_v)
+        add(f"count[{v}]", "global", "fleet_count", d, n_v)
     n_globals = len(rows)
-    if tuple(r["name"] for r in rows) != model.global_names:
+    if tuple(row["name"] for row in rows) != model.global_names:
         raise RuntimeError("parameter space and model global layout disagree")  # a bug, not input
 
-    mines = ds.mines
+    mine_rows: list[dict[Any, Any]] = ds.mines.to_dict("records")
+    dg: Any
+    ds_: Any
+    dr: Any
     for i, mid in enumerate(model.mine_ids):
-        r = mines.iloc[i]
-        tags = {"metal": r.metal, "country": r.country, "mine": mid}
+        r = mine_rows[i]
+        tags = {"metal": str(r["metal"]), "country": str(r["country"]), "mine": mid}
         g0, s0, r0 = (float(model.nominal_grade[i]), float(model.nominal_stripping[i]),
                       float(model.nominal_recovery[i]))
         if per_mine:
-            dg = dists.LogNormal(g0, float(r.grade_gsd))
-            ds_ = dists.LogNormal(s0, float(r.stripping_gsd)) if s0 > 0 else dists.Fixed(0.0)
-            dr = (dists.TruncatedNormal(r0, float(r.recovery_sd), 0.0, 1.0)
-                  if r.recovery_sd > 0 else dists.Fixed(r0))
+            dg = dists.LogNormal(g0, float(r["grade_gsd"]))
+            ds_ = dists.LogNormal(s0, float(r["stripping_gsd"])) if s0 > 0 else dists.Fixed(0.0)
+            rsd = float(r["recovery_sd"])
+            dr = dists.TruncatedNormal(r0, rsd, 0.0, 1.0) if rsd > 0 else dists.Fixed(r0)
         else:
             dg, ds_, dr = dists.Fixed(g0), dists.Fixed(s0), dists.Fixed(r0)
         add(f"grade[{mid}]", "mine", "grade", dg, g0, **tags)
