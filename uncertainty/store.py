@@ -125,15 +125,19 @@ def lock_folder(folder: str | Path) -> Iterator[Path]:
     """Hold an exclusive lock on ``folder`` for writing; raise if another process holds it.
 
     The lock is ``.lock`` holding the owner's PID, created with O_EXCL. A lock left by a
-    process that no longer exists (killed) is taken over.
+    process that no longer exists (killed) is taken over. Acquiring (check, take-over,
+    create, write the PID) happens under an advisory ``flock`` on the folder itself, so
+    two processes taking over the same stale lock cannot both succeed.
     """
+    import fcntl
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / ".lock"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
+    guard = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if lock.exists():
             try:
                 pid = int(lock.read_text().strip() or "0")
             except (OSError, ValueError):
@@ -141,13 +145,14 @@ def lock_folder(folder: str | Path) -> Iterator[Path]:
             if pid and _alive(pid):
                 raise OutputLockedError(
                     f"{folder}: another process (pid {pid}) is writing this out folder; "
-                    f"wait for it or remove {lock} if it is gone") from None
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
-            continue
+                    f"wait for it or remove {lock} if it is gone")
+            lock.unlink(missing_ok=True)  # stale: its process is gone
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         with os.fdopen(fd, "w") as fh:
             fh.write(str(os.getpid()))
-        break
+    finally:
+        fcntl.flock(guard, fcntl.LOCK_UN)
+        os.close(guard)
     try:
         yield folder
     finally:
