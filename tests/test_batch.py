@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from outputs import assert_same_outputs, files
 
 from uncertainty import cli, pipeline, store
 
 REPO = Path(__file__).resolve().parents[1]
-VOLATILE = ("timings", "execution")  # manifest.json keys that differ between invocations
 
 
 @pytest.fixture(autouse=True)
@@ -52,24 +52,6 @@ name = "grid"
 overrides = {{ grid_hf_kg_per_kwh = {{dist = "lognormal", median = 0.5, gsd = 1.6}} }}
 ''')
     return f
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    """Relative path -> bytes of every file under ``folder`` (the lock excluded)."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
-
-
-def assert_same_outputs(a: Path, b: Path) -> None:
-    """Every file byte-identical, except manifest.json's volatile entries."""
-    fa, fb = files(a), files(b)
-    assert sorted(fa) == sorted(fb)
-    ma, mb = json.loads(fa.pop("manifest.json")), json.loads(fb.pop("manifest.json"))
-    for k in VOLATILE:
-        ma.pop(k), mb.pop(k)
-    assert ma == mb
-    for name in fa:
-        assert fa[name] == fb[name], f"{name} differs"
 
 
 def test_sigkill_resume_byte_identical(tmp_path, run_file, capsys):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from outputs import assert_same_outputs, files
 
 from uncertainty import cli, engine, pipeline
 
@@ -34,22 +35,6 @@ def cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as c:
         yield c
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != ".lock"}
-
-
-def assert_same_outputs(a: Path, b: Path) -> None:
-    fa, fb = files(a), files(b)
-    assert sorted(fa) == sorted(fb)
-    ma, mb = json.loads(fa.pop("manifest.json")), json.loads(fb.pop("manifest.json"))
-    for k in ("timings", "execution"):
-        ma.pop(k), mb.pop(k)
-    assert ma == mb
-    for name in fa:
-        assert fa[name] == fb[name], f"{name} differs"
 
 
 def _run_file(folder: Path, dataset: Path, samples: int) -> Path:

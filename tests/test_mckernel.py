@@ -80,12 +80,8 @@ def parameter_indices(space) -> np.ndarray:
 def numpy_path(model, space, seed: int, start: int, count: int) -> np.ndarray:
     """Metrics of samples ``start .. start + count - 1`` by the NumPy oracle (module doc)."""
     u = rng.uniforms_numpy(seed, np.arange(start, start + count), parameter_indices(space))
+    u = space.copula_uniforms(u)
     ng, nm = space.n_globals, space.n_mines
-    if space.correlation != 0.0:
-        rho = space.correlation
-        j0 = ng + 3 * np.arange(nm)
-        z = rho * sc.ndtri(u[:, j0]) + math.sqrt(1.0 - rho * rho) * sc.ndtri(u[:, j0 + 1])
-        u[:, j0 + 1] = sc.ndtr(z)
     x = np.empty_like(u)
     for j, d in enumerate(space.dists):
         if not isinstance(d, dists.Dirichlet):

@@ -31,7 +31,6 @@ load is not controlled: figures from a shared machine are lower bounds.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import subprocess
@@ -148,17 +147,11 @@ def reference_inputs(space: Any, u: np.ndarray) -> tuple[np.ndarray, ...]:
         grade, stripping, recovery (n, n_mines) and globals (n, n_globals), the
         arguments of :func:`uncertainty.model.evaluate_reference`.
     """
-    import scipy.special as sc
 
     from uncertainty import dists
 
-    u = np.array(u, dtype=np.float64)
+    u = space.copula_uniforms(u)
     ng, nm = space.n_globals, space.n_mines
-    if space.correlation != 0.0:
-        rho = space.correlation
-        j0 = ng + 3 * np.arange(nm)
-        z = rho * sc.ndtri(u[:, j0]) + math.sqrt(1.0 - rho * rho) * sc.ndtri(u[:, j0 + 1])
-        u[:, j0 + 1] = sc.ndtr(z)
     x = np.empty_like(u)
     done_groups: set[str] = set()
     groups = space.table["group"].to_numpy()

@@ -111,6 +111,23 @@ class ParameterSpace:
         return (np.tile(mine[:, 0], (n, 1)), np.tile(mine[:, 1], (n, 1)),
                 np.tile(mine[:, 2], (n, 1)), np.tile(g, (n, 1)))
 
+    def copula_uniforms(self, u: np.ndarray) -> np.ndarray:
+        """Apply the grade-stripping Gaussian copula to unit-cube rows (NumPy, a copy).
+
+        Each mine's stripping-ratio coordinate becomes
+        ``ndtr(rho * ndtri(u_grade) + sqrt(1 - rho^2) * ndtri(u_strip))``; the same map
+        the compiled kernels apply. Without a correlation the rows come back unchanged.
+        """
+        import scipy.special as sc
+
+        u = np.array(u, dtype=np.float64)
+        if self.correlation != 0.0:
+            rho = self.correlation
+            j0 = self.n_globals + 3 * np.arange(self.n_mines)
+            z = rho * sc.ndtri(u[:, j0]) + math.sqrt(1.0 - rho * rho) * sc.ndtri(u[:, j0 + 1])
+            u[:, j0 + 1] = sc.ndtr(z)
+        return u
+
     def transform(self, u: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Map points of the unit cube (n, n_params) to model inputs by each row's ppf.
