@@ -12,11 +12,11 @@ from scipy import stats
 from scipy.stats import qmc
 
 from uncertainty.rng import (
-    _philox4x64_10_numpy,
-    _to_unit,
+    _philox4x32_10_numpy,
+    _unit,
     dirichlet_variate,
     gamma_variate,
-    philox4x64_10,
+    philox4x32_10,
     sobol_points,
     uniform,
     uniform_block,
@@ -59,24 +59,25 @@ def test_sobol_points_rejects_bad_arguments(kwargs: dict, message: str) -> None:
         sobol_points(**kwargs)
 
 
-# --- Philox4x64-10 -------------------------------------------------------------------
+# --- Philox4x32-10 -------------------------------------------------------------------
 
+MASK32 = 2**32 - 1
 MASK64 = 2**64 - 1
 
 
 def _words(value: int, n: int) -> list[int]:
-    """Little-endian 64-bit words of a non-negative integer."""
-    return [(value >> (64 * i)) & MASK64 for i in range(n)]
+    """Little-endian 32-bit words of a non-negative integer."""
+    return [(value >> (32 * i)) & MASK32 for i in range(n)]
 
 
 @njit
 def _philox_many(counters: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Call philox4x64_10 from inside another jitted function, one row at a time."""
+    """Call philox4x32_10 from inside another jitted function, one row at a time."""
     out = np.empty_like(counters)
     for i in range(counters.shape[0]):
         c = counters[i]
         k = keys[i]
-        x0, x1, x2, x3 = philox4x64_10(c[0], c[1], c[2], c[3], k[0], k[1])
+        x0, x1, x2, x3 = philox4x32_10(c[0], c[1], c[2], c[3], k[0], k[1])
         out[i, 0] = x0
         out[i, 1] = x1
         out[i, 2] = x2
@@ -84,84 +85,121 @@ def _philox_many(counters: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return out
 
 
-# Random123 known-answer vectors, philox4x64 10 rounds: (counter, key, expected), as
-# copied from Random123's tests/kat_vectors into D. E. Shaw Research's Random123-Boost,
-# libs/random/test/test_philox.cpp (test_kat_philox4x64).
-KAT_PHILOX4X64_10 = [
-    ([0, 0, 0, 0], [0, 0],
-     [0x16554D9ECA36314C, 0xDB20FE9D672D0FDC, 0xD7E772CEE186176B, 0x7E68B68AEC7BA23B]),
-    ([MASK64] * 4, [MASK64] * 2,
-     [0x87B092C3013FE90B, 0x438C3C67BE8D0224, 0x9CC7D7C69CD777B6, 0xA09CAEBF594F0BA0]),
-    ([0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89],
-     [0x452821E638D01377, 0xBE5466CF34E90C6C],
-     [0xA528F45403E61D95, 0x38C72DBD566E9788, 0xA5A1610E72FD18B5, 0x57BD43B5E52B7FE6]),
+# Random123 known-answer vectors, philox4x32 10 rounds: (counter, key, expected), from
+# Random123's tests/kat_vectors (the third counter and key are the hex digits of pi).
+KAT_PHILOX4X32_10 = [
+    ([0, 0, 0, 0], [0, 0], [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]),
+    ([MASK32] * 4, [MASK32] * 2, [0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD]),
+    ([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], [0xA4093822, 0x299F31D0],
+     [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("counter", "key", "expected"), KAT_PHILOX4X64_10)
+@pytest.mark.parametrize(("counter", "key", "expected"), KAT_PHILOX4X32_10)
 def test_philox_matches_random123_known_answers(
     counter: list[int], key: list[int], expected: list[int]
 ) -> None:
-    got = philox4x64_10(*(np.uint64(w) for w in counter), *(np.uint64(w) for w in key))
+    got = philox4x32_10(*(np.uint64(w) for w in counter), *(np.uint64(w) for w in key))
     assert [int(w) for w in got] == expected
     c = [np.array([w], dtype=np.uint64) for w in counter]
-    got_numpy = _philox4x64_10_numpy(*c, key[0], key[1])
+    got_numpy = _philox4x32_10_numpy(*c, key[0], key[1])
     assert [int(w[0]) for w in got_numpy] == expected
 
 
-def _numpy_philox_blocks(first_counter: int, key: int, n_blocks: int) -> np.ndarray:
-    """Blocks first_counter .. first_counter+n_blocks-1 (mod 2**256) from NumPy's Philox.
+def _randomgen_philox_blocks(first_counter: int, key: int, n_blocks: int) -> np.ndarray:
+    """Blocks first_counter .. first_counter+n_blocks-1 (mod 2**128) from randomgen's
+    ``Philox(number=4, width=32)``, a well-kept independent implementation.
 
-    NumPy's philox.h increments the 256-bit counter *before* each block and returns
-    the block's four words in order, so ``Philox(counter=c).random_raw()`` starts with
-    the block of ``c + 1``: start one below the wanted counter.
+    Like NumPy's Philox, it increments the 128-bit counter *before* each block and
+    returns the block's four words in order (one 32-bit word per ``random_raw``
+    value), so start one below the wanted counter.
     """
-    bitgen = np.random.Philox(counter=(first_counter - 1) % 2**256, key=key)
+    from randomgen import Philox
+
+    bitgen = Philox(number=4, width=32, counter=(first_counter - 1) % 2**128, key=key)
     return bitgen.random_raw(4 * n_blocks).reshape(n_blocks, 4)
 
 
-def test_philox_matches_numpy_philox_bit_for_bit() -> None:
+def test_philox_matches_randomgen_philox_bit_for_bit() -> None:
     rng = np.random.default_rng(20240611)
-    starts = [0, 1, 2**64 - 3, 2**128 - 2, 2**192 - 1, 2**256 - 2]
+    starts = [0, 1, 2**32 - 3, 2**64 - 2, 2**96 - 1, 2**128 - 2]
     starts += [int(w) for w in rng.integers(0, 2**63, size=4, dtype=np.uint64) << np.uint64(1)]
-    starts += [int.from_bytes(rng.bytes(32), "little") for _ in range(6)]
-    keys = [0, 1, MASK64, 2**64 + 5, 2**128 - 1]
-    keys += [int.from_bytes(rng.bytes(16), "little") for _ in range(5)]
+    starts += [int.from_bytes(rng.bytes(16), "little") for _ in range(6)]
+    keys = [0, 1, MASK32, 2**32 + 5, MASK64]
+    keys += [int.from_bytes(rng.bytes(8), "little") for _ in range(5)]
     n_blocks = 6
     counters, key_rows, expected = [], [], []
     for start in starts:
         for key in keys:
-            expected.append(_numpy_philox_blocks(start, key, n_blocks))
+            expected.append(_randomgen_philox_blocks(start, key, n_blocks))
             for b in range(n_blocks):
-                counters.append(_words((start + b) % 2**256, 4))
+                counters.append(_words((start + b) % 2**128, 4))
                 key_rows.append(_words(key, 2))
     counters_a = np.array(counters, dtype=np.uint64)
     keys_a = np.array(key_rows, dtype=np.uint64)
-    expected_a = np.concatenate(expected)
-    # The runs cross word boundaries: carries into c1, c2, c3 and the 2**256 wrap.
+    expected_a = np.concatenate(expected).astype(np.uint64)
+    # The runs cross word boundaries: carries into c1, c2, c3 and the 2**128 wrap.
     seen = {tuple(row) for row in counters_a.tolist()}
     assert {(0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1), (0, 0, 0, 0), (1, 0, 0, 0)} <= seen
     np.testing.assert_array_equal(_philox_many(counters_a, keys_a), expected_a)
     for key in keys:
         rows = np.all(keys_a == np.array(_words(key, 2), dtype=np.uint64), axis=1)
         got_numpy = np.stack(
-            _philox4x64_10_numpy(*counters_a[rows].T.copy(), *_words(key, 2)), axis=1
+            _philox4x32_10_numpy(*counters_a[rows].T.copy(), *_words(key, 2)), axis=1
         )
         np.testing.assert_array_equal(got_numpy, expected_a[rows])
 
 
-def test_uniform_words_follow_numpy_philox_with_the_documented_layout() -> None:
-    seed, sample, block = 12345, 77, 9
-    words = _numpy_philox_blocks(sample + (block << 64), seed, 1)[0]
-    expected = ((words >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
-    assert uniform_block(seed, sample, block) == tuple(expected)
-    assert [uniform(seed, sample, 4 * block + j) for j in range(4)] == list(expected)
+def _layout_uniforms(seed: int, sample: int, block: int, substream: int) -> list[float]:
+    """The four uniforms of a block as the module docstring defines them, from
+    randomgen's Philox4x32-10 and Python integers."""
+    words: list[int] = []
+    for h in (0, 1):
+        counter = _words(sample, 2)[0] + ((2 * block + h) << 32) + \
+            ((sample >> 32) << 64) + (substream << 96)
+        words += [int(w) for w in _randomgen_philox_blocks(counter, seed, 1)[0]]
+    xs = [words[i] + (words[i + 1] << 32) for i in (0, 2, 4, 6)]
+    return [((x >> 11) + 0.5) * 2.0**-53 for x in xs]
+
+
+@pytest.mark.parametrize(("seed", "sample", "block"),
+                         [(12345, 77, 9), (2**64 - 1, 2**40 + 3, 2**31 - 1), (0, 0, 0)])
+def test_uniforms_follow_randomgen_philox_with_the_documented_layout(
+    seed: int, sample: int, block: int
+) -> None:
+    expected = _layout_uniforms(seed, sample, block, 0)
+    assert uniform_block(np.uint64(seed), np.uint64(sample), block) == tuple(expected)
+    assert [uniform(np.uint64(seed), np.uint64(sample), 4 * block + j)
+            for j in range(4)] == expected
+    samples = np.array([sample], dtype=np.uint64)
+    assert uniforms_numpy(seed, samples, 4 * block + np.arange(4))[0].tolist() == expected
+
+
+def test_gamma_attempts_read_the_documented_blocks() -> None:
+    # shape 1 (no boost) accepted on attempt 0 is d * v from uniforms 0-2 of block
+    # ``param`` of substream 1; find a sample whose first attempt is accepted
+    seed, param, d = 99, 5, 1.0 - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    for sample in range(20):
+        u0, u1, u2, _ = _layout_uniforms(seed, sample, param, 1)
+        z = np.sqrt(-2.0 * np.log(u0)) * np.cos(2.0 * np.pi * u1)
+        v = (1.0 + c * z) ** 3
+        if 1.0 + c * z > 0 and u2 < 1.0 - 0.0331 * z**4:
+            assert gamma_variate(seed, sample, param, 1.0) == pytest.approx(d * v, rel=1e-14)
+            return
+    pytest.fail("no first attempt accepted by the squeeze in 20 samples")
 
 
 def test_unit_conversion_endpoints_are_open() -> None:
-    assert _to_unit(np.uint64(0)) == 2.0**-54
-    assert _to_unit(np.uint64(MASK64)) == 1.0 - 2.0**-54
-    assert _to_unit(np.uint64(1 << 11)) == 1.5 * 2.0**-53
+    zero, top = np.uint64(0), np.uint64(MASK32)
+    assert _unit(zero, zero) == 2.0**-54
+    assert _unit(top, top) == 1.0 - 2.0**-54
+    assert _unit(np.uint64(1 << 11), zero) == 1.5 * 2.0**-53
+    # the conversion is exact on both halves of the 53 bits: against Python's integers
+    rs = np.random.default_rng(5)
+    for lo, hi in rs.integers(0, 2**32, size=(200, 2), dtype=np.uint64):
+        x = int(lo) + (int(hi) << 32)
+        assert _unit(lo, hi) == (float(x >> 11) + 0.5) * 2.0**-53
 
 
 # --- uniforms -------------------------------------------------------------------------
@@ -221,6 +259,10 @@ def test_uniforms_reject_bad_arguments() -> None:
         uniforms(0, -1, 3, PARAMS)
     with pytest.raises(ValueError, match="parameter indices must be non-negative"):
         uniforms(0, 0, 3, np.array([1, -2], dtype=np.int64))
+    with pytest.raises(ValueError, match="below 2\\*\\*33"):
+        uniforms(0, 0, 3, np.array([2**33], dtype=np.int64))
+    with pytest.raises(ValueError, match="'params' must be below 2"):
+        uniforms_numpy(0, np.array([1]), np.array([2**33]))
     with pytest.raises(ValueError, match="'samples' must be non-negative"):
         uniforms_numpy(0, np.array([-1]), PARAMS)
     with pytest.raises(ValueError, match="'params' must be a 1-d array of integers"):

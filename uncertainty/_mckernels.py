@@ -11,8 +11,8 @@ Philox 9.5 ns, central inverse CDF 4, tail list 2, tail inverse CDF 2.5, mine eq
 1. **Tiles of mines, phase by phase** (``TILE`` mines, scratch arrays in L1): each phase
    is a simple loop that LLVM turns into AVX2 code, four mines per instruction:
 
-   a. :func:`philox_tile`: the uniforms (scalar: Philox's 64x64 -> 128-bit multiply
-      has no vector form; four blocks per iteration so that their chains overlap);
+   a. :func:`philox_tile`: the uniforms (``rng``'s Philox4x32-10, whose 32 x 32 ->
+      64-bit multiplies vectorise: two calls per mine, four mines per instruction);
    b. :func:`central_tile`: recovery's truncated-normal argument and the central branch
       of the inverse normal CDF for every lane (85% of the arguments);
    c. :func:`tail_list`, :func:`tail_tile`: the other 15%, compacted (branch-free),
@@ -62,6 +62,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from uncertainty import dists, rng
+from uncertainty.rng import _bits, _float
 from uncertainty._special import _B, _C, _C_SLOPE, _CM, _D, _N, _SQRT_2PI, ndtri_fast
 
 if TYPE_CHECKING:
@@ -82,31 +83,6 @@ _inline = nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 # Functions taking arrays use the plain decorator: numba's own inlining of array
 # arguments leaves reference-count calls in the loop; LLVM inlines them cleanly.
 _jit = nb.njit(cache=True, nogil=True, error_model="numpy")
-
-
-# ----------------------------------------------------------------- bit casts
-@intrinsic
-def _bits(typingctx, x):
-    """The IEEE 754 bits of a float64 as int64 (an LLVM bitcast, vectorisable)."""
-    if x != types.float64:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _float(typingctx, x):
-    """The float64 whose IEEE 754 bits are the int64 ``x`` (an LLVM bitcast)."""
-    if x != types.int64:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
 
 
 # ------------------------------------------------------------------------ fma
@@ -375,22 +351,13 @@ def _runs(keys: np.ndarray, n_tiles: int) -> tuple[np.ndarray, np.ndarray, np.nd
 # -------------------------------------------------------------- global rows
 @_jit
 def uniform_blocks(seed, sample, n_blocks, out):
-    """``out[4 b + w] = rng.uniform(seed, sample, 4 b + w)`` for blocks ``b < n_blocks``,
-    four Philox blocks at a time (independent chains overlap; ``out`` has room for
-    ``n_blocks`` rounded up to 4)."""
-    key = np.uint64(seed)
-    c0 = np.uint64(sample)
+    """``out[4 b + w] = rng.uniform(seed, sample, 4 b + w)`` for blocks ``b < n_blocks``
+    (vectorised: the Philox calls of all blocks at once)."""
+    k0, k1 = rng._split(np.uint64(seed))
+    s0, s1 = rng._split(np.uint64(sample))
     zero = np.uint64(0)
-    for b in range(0, n_blocks, 4):
-        o = 4 * b
-        out[o], out[o + 1], out[o + 2], out[o + 3] = _units4(rng.philox4x64_10(
-            c0, np.uint64(b), zero, zero, key, zero))
-        out[o + 4], out[o + 5], out[o + 6], out[o + 7] = _units4(rng.philox4x64_10(
-            c0, np.uint64(b + 1), zero, zero, key, zero))
-        out[o + 8], out[o + 9], out[o + 10], out[o + 11] = _units4(rng.philox4x64_10(
-            c0, np.uint64(b + 2), zero, zero, key, zero))
-        out[o + 12], out[o + 13], out[o + 14], out[o + 15] = _units4(rng.philox4x64_10(
-            c0, np.uint64(b + 3), zero, zero, key, zero))
+    for c in range(np.uint64(2 * n_blocks)):  # unsigned: no negative-index fix-up
+        out[c + c], out[c + c + np.uint64(1)] = rng._call(k0, k1, s0, s1, c, zero)
 
 
 def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray]:
@@ -435,49 +402,30 @@ def global_ppfs(codes, pars, n_globals, rows, lpars, glob, P):
 
 
 # --------------------------------------------------------------- tile phases
-@_inline
-def _units(x):
-    """The uniforms of words 0, 1, 2 of a Philox block (``rng``'s conversion)."""
-    return rng._to_unit(x[0]), rng._to_unit(x[1]), rng._to_unit(x[2])
-
-
-@_inline
-def _units4(x):
-    """The uniforms of the four words of a Philox block (``rng``'s conversion)."""
-    return rng._to_unit(x[0]), rng._to_unit(x[1]), rng._to_unit(x[2]), rng._to_unit(x[3])
-
-
 @_jit
 def philox_tile(seed, sample, block, n, A):
-    """Phase a: the uniforms of the tile's ``n`` mines.
+    """Phase a: the uniforms of the tile's ``n`` mines (vectorised).
 
-    ``block`` is the Philox block of the tile's first mine; ``A[lane * TILE + j]`` is
-    lane ``lane`` (grade, stripping ratio, recovery) of mine ``j``. Scalar: Philox's
-    64x64 -> 128-bit multiplies have no vector form. A Philox block is a chain of ten
-    rounds (about 50 cycles of latency, 16 multiplies of throughput once LLVM has
-    hoisted what depends on the sample only); the blocks of four mines are computed
-    together, written out, so that the out-of-order core overlaps four independent
-    chains (one block at a time: 18 ns per mine; four: 9.5 ns). Writes up to 3 mines
-    past ``n`` (``TILE`` is a multiple of 4).
+    ``block`` is the uniform block (``rng.uniform_block``) of the tile's first mine;
+    ``A[lane * TILE + j]`` is lane ``lane`` (grade, stripping ratio, recovery) of mine
+    ``j``: the two Philox4x32 calls of its block, computed four mines per instruction
+    (``vpmuludq``); what depends on the sample only (one and a half of the ten rounds)
+    is hoisted out of the loop. The fourth uniform of the block is not used.
     """
-    key = np.uint64(seed)
-    c0 = np.uint64(sample)
+    k0, k1 = rng._split(np.uint64(seed))
+    s0, s1 = rng._split(np.uint64(sample))
     zero = np.uint64(0)
     one = np.uint64(1)
     T = np.uint64(TILE)
-    for j in range(zero, np.uint64(n), np.uint64(4)):  # unsigned: no negative-index fix-up
-        b = np.uint64(block) + j
-        A[j], A[T + j], A[T + T + j] = _units(rng.philox4x64_10(
-            c0, b, zero, zero, key, zero))
-        j1 = j + one
-        A[j1], A[T + j1], A[T + T + j1] = _units(rng.philox4x64_10(
-            c0, b + one, zero, zero, key, zero))
-        j2 = j1 + one
-        A[j2], A[T + j2], A[T + T + j2] = _units(rng.philox4x64_10(
-            c0, b + np.uint64(2), zero, zero, key, zero))
-        j3 = j2 + one
-        A[j3], A[T + j3], A[T + T + j3] = _units(rng.philox4x64_10(
-            c0, b + np.uint64(3), zero, zero, key, zero))
+    c = np.uint64(block) << one
+    h = (np.uint64(n) + one) >> one
+    ch = c + h + h
+    for j in range(h):  # unsigned: no negative-index fix-up
+        jh = j + h
+        A[j], A[T + j] = rng._call(k0, k1, s0, s1, c + j + j, zero)
+        A[jh], A[T + jh] = rng._call(k0, k1, s0, s1, ch + j + j, zero)
+        A[T + T + j] = rng._call(k0, k1, s0, s1, c + j + j + one, zero)[0]
+        A[T + T + jh] = rng._call(k0, k1, s0, s1, ch + j + j + one, zero)[0]
 
 
 @_jit
@@ -655,20 +603,14 @@ def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost, log_d):
 def dirichlet_draws(seed, sample, member, U, out):
     """``out[k] = log(g_k) + log_boost_k``, member ``k``'s Gamma(alpha) draw in the log
     form of ``rng.dirichlet_variate``, for every member (``U``: scratch, (4, K4))."""
-    key = np.uint64(seed)
-    c0 = np.uint64(sample)
-    zero = np.uint64(0)
+    k0, k1 = rng._split(np.uint64(seed))
+    s0, s1 = rng._split(np.uint64(sample))
     one = np.uint64(1)
     K = member.shape[1]
-    for k in range(0, K, 4):  # four independent Philox chains at a time, written out
-        U[0, k], U[1, k], U[2, k], U[3, k] = _units4(rng.philox4x64_10(
-            c0, np.uint64(member[0, k]), one, zero, key, zero))
-        U[0, k + 1], U[1, k + 1], U[2, k + 1], U[3, k + 1] = _units4(rng.philox4x64_10(
-            c0, np.uint64(member[0, k + 1]), one, zero, key, zero))
-        U[0, k + 2], U[1, k + 2], U[2, k + 2], U[3, k + 2] = _units4(rng.philox4x64_10(
-            c0, np.uint64(member[0, k + 2]), one, zero, key, zero))
-        U[0, k + 3], U[1, k + 3], U[2, k + 3], U[3, k + 3] = _units4(rng.philox4x64_10(
-            c0, np.uint64(member[0, k + 3]), one, zero, key, zero))
+    for k in range(K):  # vectorised: block member[0, k] of substream 1 (attempt 0)
+        c = np.uint64(member[0, k]) << one
+        U[0, k], U[1, k] = rng._call(k0, k1, s0, s1, c, one)
+        U[2, k], U[3, k] = rng._call(k0, k1, s0, s1, c | one, one)
     for k in range(K):  # vectorised; U[0] becomes the "sure" flag
         x, sure = _gamma_first_attempt(U[0, k], U[1, k], U[2, k], U[3, k], member[1, k],
                                        member[2, k], member[3, k], member[4, k], member[5, k])

@@ -102,7 +102,7 @@ STUDY_TARGETS: tuple[tuple[str, str | tuple[str, str], float, float, str], ...] 
 )
 
 _SAMPLERS = {
-    "philox": "counter-based Philox4x64-10 uniforms, a pure function of (seed, sample "
+    "philox": "counter-based Philox4x32-10 uniforms, a pure function of (seed, sample "
               "index, parameter index), so results do not depend on chunking or threads",
     "sobol": "scrambled Sobol points (scipy.stats.qmc), extendable in pieces",
 }

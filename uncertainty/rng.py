@@ -8,32 +8,42 @@ quasi-random alternative (:func:`sobol_points`).
 
 Generator
 ---------
-Philox4x64-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3", the
-Random123 library), bit-for-bit the block function of :class:`numpy.random.Philox` and
-of Random123's known-answer vectors: a 256-bit counter ``(c0, c1, c2, c3)`` and a
-128-bit key ``(k0, k1)`` give four 64-bit words ``(x0, x1, x2, x3)``.
+Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3", the
+Random123 library), bit for bit Random123's ``philox4x32_10`` (its known-answer vectors)
+and randomgen's ``Philox(number=4, width=32)``: a 128-bit counter ``(c0, c1, c2, c3)``
+and a 64-bit key ``(k0, k1)``, 32-bit words, give four 32-bit words ``(x0, x1, x2, x3)``.
+DESIGN.md allows Philox4x64-10 or Philox4x32-10; 4x32 because its 32 x 32 -> 64-bit
+multiplies vectorise (AVX2 ``vpmuludq``, four blocks per instruction) where 4x64's
+64 x 64 -> 128-bit multiply does not: the Monte Carlo kernel spent a third of its time
+in scalar Philox4x64.
 
 Counter layout (a contract: changing it changes every result of every run)
 -----------------------------------------------------------------------------
-* key ``= (k0, k1) = (seed as uint64, 0)``;
-* counter ``= (c0, c1, c2, c3) = (sample index, block, substream, 0)``.
+* key ``= (k0, k1) = (seed mod 2**32, seed >> 32)``;
+* a *block* of four uniforms, block index ``b`` of substream ``s``, is two Philox calls
+  ``h = 0, 1`` with counter ``(c0, c1, c2, c3) = (sample mod 2**32, 2 b + h,
+  sample >> 32, s)``;
+* a uniform takes two words ``(lo, hi)``, ``x = lo + 2**32 hi``, and is
+  ``u = ((x >> 11) + 0.5) * 2**-53``, the midpoint of one of 2**53 equal cells, so
+  ``2**-54 <= u <= 1 - 2**-54``: never 0 or 1, safe for any ``ppf``. Uniforms ``2 h``
+  and ``2 h + 1`` of a block are words (0, 1) and (2, 3) of call ``h``.
 
 Uniforms (substream 0)
-    The uniform of ``(seed, sample, param)`` is word ``param % 4`` of block
-    ``param // 4``: counter ``(sample, param // 4, 0, 0)``. A word ``x`` becomes
-    ``u = ((x >> 11) + 0.5) * 2**-53``, the midpoint of one of 2**53 equal cells, so
-    ``2**-54 <= u <= 1 - 2**-54``: never 0 or 1, safe for any ``ppf``.
+    The uniform of ``(seed, sample, param)`` is uniform ``param % 4`` of block
+    ``param // 4``.
 Gamma and Dirichlet draws (substreams 1, 2, ...)
-    The gamma draw of ``(seed, sample, param)`` uses block ``c1 = param`` and, for its
-    rejection attempt ``a = 0, 1, 2, ...``, the counter ``(sample, param, 1 + a, 0)``:
-    words 0 and 1 give a Box-Muller normal, word 2 the acceptance uniform, word 3 the
-    uniform of the ``shape < 1`` boost. These counters never meet those of the
-    uniforms (substream 0), so a parameter index may serve both without overlap.
+    Rejection attempt ``a = 0, 1, 2, ...`` of the gamma draw of ``(seed, sample,
+    param)`` reads block ``param`` of substream ``1 + a``: uniforms 0 and 1 give a
+    Box-Muller normal, 2 the acceptance uniform, 3 the uniform of the ``shape < 1``
+    boost. These counters never meet those of the uniforms (substream 0), so a
+    parameter index may serve both without overlap.
 
+Ranges: ``0 <= seed < 2**64``, ``0 <= sample < 2**64``, ``0 <= param < 2**33`` (a
+block index below 2**31, so that ``2 b + 1`` fits in 32 bits).
 Indices and seeds are non-negative. numba types a Python ``int`` as int64 (converted
 to uint64 inside), so a seed of 2**63 or more must be passed as ``np.uint64``.
 
-Functions callable from numba ``nopython`` code: :func:`philox4x64_10`,
+Functions callable from numba ``nopython`` code: :func:`philox4x32_10`,
 :func:`uniform`, :func:`uniform_block`, :func:`uniforms`, :func:`gamma_variate`,
 :func:`dirichlet_variate`. :func:`uniforms_numpy` is a pure NumPy reference of
 :func:`uniforms` (the test oracle and benchmark baseline).
@@ -54,7 +64,7 @@ from scipy.stats import qmc
 __all__ = [
     "dirichlet_variate",
     "gamma_variate",
-    "philox4x64_10",
+    "philox4x32_10",
     "sobol_points",
     "uniform",
     "uniform_block",
@@ -66,91 +76,137 @@ _SOBOL_BITS = 30
 _U_MIN = 2.0**-53
 _U_MAX = 1.0 - 2.0**-53
 
-# Philox4x64 constants (Random123 philox.h).
-_M0 = 0xD2E7470EE14C6C93
-_M1 = 0xCA5A826395121157
-_W0 = 0x9E3779B97F4A7C15
-_W1 = 0xBB67AE8584CAA73B
+# Philox4x32 constants (Random123 philox.h).
+_M0 = 0xD2511F53
+_M1 = 0xCD9E8D57
+_W0 = 0x9E3779B9
+_W1 = 0xBB67AE85
 _ROUNDS = 10
+_MASK32 = 2**32 - 1
 _MASK64 = 2**64 - 1
+_MAX_BLOCK = 2**31  # 2 b + 1 must fit in a 32-bit counter word
 
 _u64 = np.uint64
 _M0_U = _u64(_M0)
 _M1_U = _u64(_M1)
 _W0_U = _u64(_W0)
 _W1_U = _u64(_W1)
+_MASK32_U = _u64(_MASK32)
+_S32 = _u64(32)
 _SHIFT_U = _u64(11)
 _TWO_M53 = 2.0**-53
 _TWO_PI = 2.0 * math.pi
+# 2**52 as a float and its bits: OR-ing an integer k < 2**52 into the mantissa of 2**52
+# gives the float 2**52 + k exactly, and subtracting 2**52 gives float(k), with no
+# int64 -> float64 conversion (AVX2 has none, and LLVM's emulation of it is slow). A
+# 53-bit k is converted in two halves of 27 and 26 bits: k_hi 2**26 + k_lo is exact.
+_TWO_52 = 4503599627370496.0
+_TWO_52_BITS = _u64(0x4330000000000000)
 
 # One set of options for every kernel: compiled lazily on first call, cached on disk,
 # no fastmath (results must not depend on the compiler's reassociation).
 _kernel = njit(cache=True, nogil=True)
 
 
-def _mulhilo64_typer(typingctx: Any, a: types.Type, b: types.Type) -> tuple[Any, Any] | None:
-    """``_mulhilo64(a, b)``: (high, low) words of the 128-bit product of two uint64.
-
-    Emits ``zext`` to i128, ``mul``, ``lshr 64`` and ``trunc``; LLVM lowers it to a
-    single ``mul``/``mulx`` that yields both halves.
-    """
-    if a != types.uint64 or b != types.uint64:
+@intrinsic
+def _bits(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
+    """The IEEE 754 bits of a float64 as int64 (an LLVM bitcast, vectorisable)."""
+    if x != types.float64:
         return None
-    signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
 
     def codegen(context: Any, builder: ir.IRBuilder, sig: Any, args: Any) -> ir.Value:
-        i64, i128 = ir.IntType(64), ir.IntType(128)
-        product = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
-        high = builder.trunc(builder.lshr(product, ir.Constant(i128, 64)), i64)
-        low = builder.trunc(product, i64)
-        return context.make_tuple(builder, sig.return_type, (high, low))
+        return builder.bitcast(args[0], ir.IntType(64))
 
-    return signature, codegen
+    return types.int64(types.float64), codegen
 
 
-_mulhilo64: Any = intrinsic(_mulhilo64_typer)
+@intrinsic
+def _float(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
+    """The float64 whose IEEE 754 bits are the int64 ``x`` (an LLVM bitcast)."""
+    if x != types.int64:
+        return None
+
+    def codegen(context: Any, builder: ir.IRBuilder, sig: Any, args: Any) -> ir.Value:
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
 
 
 @njit(inline="always", cache=True, nogil=True)
-def philox4x64_10(
+def philox4x32_10(
     c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
 ) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
-    """Philox4x64 with 10 rounds: the Random123 block function (numba, nopython).
+    """Philox4x32 with 10 rounds: the Random123 block function (numba, nopython).
 
     Parameters
     ----------
     c0, c1, c2, c3 : numpy.uint64
-        The 256-bit counter, least significant word first.
+        The 128-bit counter, least significant word first, each word below 2**32.
     k0, k1 : numpy.uint64
-        The 128-bit key.
+        The 64-bit key, each word below 2**32.
 
     Returns
     -------
     tuple of 4 numpy.uint64
-        The output words ``(x0, x1, x2, x3)``, as ``philox4x64_R(10, ctr, key)`` in
-        Random123 and one block of :class:`numpy.random.Philox`.
+        The output words ``(x0, x1, x2, x3)``, each below 2**32, as
+        ``philox4x32_R(10, ctr, key)`` in Random123.
 
     Notes
     -----
     A round maps ``(c0, c1, c2, c3)`` to
-    ``(hi(M1*c2) ^ c1 ^ k0, lo(M1*c2), hi(M0*c0) ^ c3 ^ k1, lo(M0*c0))``; the key is
-    bumped by the Weyl constants ``(W0, W1)`` between rounds. The arguments must be
-    uint64 (cast with ``np.uint64`` in the caller).
+    ``(hi(M1*c2) ^ c1 ^ k0, lo(M1*c2), hi(M0*c0) ^ c3 ^ k1, lo(M0*c0))`` (32-bit
+    halves of the 64-bit products); the key is bumped by the Weyl constants
+    ``(W0, W1)`` modulo 2**32 between rounds. Words are held in uint64 so that the
+    products are exact; the arguments must be uint64 below 2**32 (the caller masks).
+    In a loop over independent counters LLVM vectorises the rounds: the products of
+    numbers known to be below 2**32 become ``vpmuludq``.
     """
     for r in range(_ROUNDS):
-        if r > 0:
-            k0 = k0 + _W0_U
-            k1 = k1 + _W1_U
-        hi0, lo0 = _mulhilo64(_M0_U, c0)
-        hi1, lo1 = _mulhilo64(_M1_U, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        p0 = _M0_U * c0
+        p1 = _M1_U * c2
+        c0, c1, c2, c3 = (
+            (p1 >> _S32) ^ c1 ^ ((k0 + _u64(r) * _W0_U) & _MASK32_U),
+            p1 & _MASK32_U,
+            (p0 >> _S32) ^ c3 ^ ((k1 + _u64(r) * _W1_U) & _MASK32_U),
+            p0 & _MASK32_U,
+        )
     return c0, c1, c2, c3
 
 
 @njit(inline="always", cache=True, nogil=True)
-def _to_unit(x: np.uint64) -> float:
-    """Map a 64-bit word to ``((x >> 11) + 0.5) * 2**-53``, in the open interval (0, 1)."""
-    return (float(np.int64(x >> _SHIFT_U)) + 0.5) * _TWO_M53
+def _unit(lo: np.uint64, hi: np.uint64) -> float:
+    """The uniform of two words: ``((x >> 11) + 0.5) * 2**-53``, ``x = lo + 2**32 hi``,
+    in the open interval (0, 1) (vectorisable: no integer-to-float conversion)."""
+    k = (lo | (hi << _S32)) >> _SHIFT_U  # 53 bits: float(k) from two exact halves
+    k_hi = _float(np.int64((k >> _u64(26)) | _TWO_52_BITS)) - _TWO_52
+    k_lo = _float(np.int64((k & _u64(0x3FFFFFF)) | _TWO_52_BITS)) - _TWO_52
+    return (k_hi * 67108864.0 + k_lo + 0.5) * _TWO_M53
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _call(k0: np.uint64, k1: np.uint64, s0: np.uint64, s1: np.uint64, c1: np.uint64,
+          substream: np.uint64) -> tuple[float, float]:
+    """The two uniforms of one Philox call (counter ``(s0, c1, s1, substream)``)."""
+    x0, x1, x2, x3 = philox4x32_10(s0, c1, s1, substream, k0, k1)
+    return _unit(x0, x1), _unit(x2, x3)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _split(x: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """The two 32-bit words of a uint64, low first (key and sample words)."""
+    return x & _MASK32_U, x >> _S32
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _block(seed: np.uint64, sample: np.uint64, block: np.uint64,
+           substream: np.uint64) -> tuple[float, float, float, float]:
+    """The four uniforms of block ``block`` of ``substream`` (two Philox calls)."""
+    k0, k1 = _split(seed)
+    s0, s1 = _split(sample)
+    c1 = block << _u64(1)
+    u0, u1 = _call(k0, k1, s0, s1, c1, substream)
+    u2, u3 = _call(k0, k1, s0, s1, c1 | _u64(1), substream)
+    return u0, u1, u2, u3
 
 
 @_kernel
@@ -164,26 +220,24 @@ def uniform_block(seed: int, sample: int, block: int) -> tuple[float, float, flo
     sample : int
         Sample index (non-negative).
     block : int
-        Block index, ``param // 4`` (non-negative).
+        Block index, ``param // 4`` (non-negative, below 2**31).
 
     Returns
     -------
     tuple of 4 float
         ``uniform(seed, sample, 4*block + j)`` for ``j = 0 .. 3``, each in (0, 1).
     """
-    x0, x1, x2, x3 = philox4x64_10(
-        np.uint64(sample), np.uint64(block), _u64(0), _u64(0), np.uint64(seed), _u64(0)
-    )
-    return _to_unit(x0), _to_unit(x1), _to_unit(x2), _to_unit(x3)
+    return _block(np.uint64(seed), np.uint64(sample), np.uint64(block), _u64(0))
 
 
 @_kernel
 def uniform(seed: int, sample: int, param: int) -> float:
     """The uniform of ``(seed, sample, param)``, in the open interval (0, 1).
 
-    Word ``param % 4`` of Philox block counter ``(sample, param // 4, 0, 0)`` under key
-    ``(seed, 0)``. A kernel that needs several consecutive parameters should call
-    :func:`uniform_block` once per four of them instead.
+    Uniform ``param % 4`` of block ``param // 4`` (see the module's counter layout): the
+    words ``2 (param % 2)``, ``2 (param % 2) + 1`` of the Philox call with counter
+    ``(sample mod 2**32, param // 2, sample >> 32, 0)``. A kernel that needs several
+    consecutive parameters should call :func:`uniform_block` once per four of them.
 
     Parameters
     ----------
@@ -192,17 +246,17 @@ def uniform(seed: int, sample: int, param: int) -> float:
     sample : int
         Sample index (non-negative).
     param : int
-        Parameter index (non-negative).
+        Parameter index (non-negative, below 2**33).
 
     Returns
     -------
     float
-        ``((x >> 11) + 0.5) * 2**-53`` of the selected word ``x``.
+        ``((x >> 11) + 0.5) * 2**-53`` of the selected pair of words ``x``.
     """
-    x = philox4x64_10(
-        np.uint64(sample), np.uint64(param >> 2), _u64(0), _u64(0), np.uint64(seed), _u64(0)
-    )
-    return _to_unit(x[param & 3])
+    k0, k1 = _split(np.uint64(seed))
+    s0, s1 = _split(np.uint64(sample))
+    u = _call(k0, k1, s0, s1, np.uint64(param >> 1), _u64(0))
+    return u[param & 1]
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -224,33 +278,34 @@ def uniforms(seed: int, start: int, count: int, params: np.ndarray) -> np.ndarra
     -------
     numpy.ndarray, shape (count, p), float64
         ``out[i, j] == uniform(seed, start + i, params[j])``, bit for bit, whatever the
-        thread count. Consecutive parameters of the same block share one Philox call.
+        thread count. Consecutive parameters of the same Philox call share it.
 
     Raises
     ------
     ValueError
-        If ``start`` or ``count`` is negative or a parameter index is negative.
+        If ``start`` or ``count`` is negative or a parameter index is negative or not
+        below 2**33.
     """
     if start < 0 or count < 0:
         raise ValueError("'start' and 'count' must be non-negative")
     n_params = params.shape[0]
     for j in range(n_params):
-        if params[j] < 0:
-            raise ValueError("parameter indices must be non-negative")
+        if params[j] < 0 or params[j] >= 4 * _MAX_BLOCK:
+            raise ValueError("parameter indices must be non-negative and below 2**33")
     out = np.empty((count, n_params), dtype=np.float64)
-    key = np.uint64(seed)
+    k0, k1 = _split(np.uint64(seed))
     zero = _u64(0)
     for i in prange(count):
-        c0 = np.uint64(start + i)
+        s0, s1 = _split(np.uint64(start + i))
         last = -1
-        x = (zero, zero, zero, zero)
+        u = (0.0, 0.0)
         for j in range(n_params):
             p = params[j]
-            b = p >> 2
-            if b != last:
-                x = philox4x64_10(c0, np.uint64(b), zero, zero, key, zero)
-                last = b
-            out[i, j] = _to_unit(x[p & 3])
+            c = p >> 1
+            if c != last:
+                u = _call(k0, k1, s0, s1, np.uint64(c), zero)
+                last = c
+            out[i, j] = u[p & 1]
     return out
 
 
@@ -268,21 +323,19 @@ def _gamma_parts(seed: int, sample: int, param: int, shape: float) -> tuple[floa
     c = 1.0 / math.sqrt(9.0 * d)
     key = np.uint64(seed)
     c0 = np.uint64(sample)
-    c1 = np.uint64(param)
-    zero = _u64(0)
+    block = np.uint64(param)
     substream = _u64(1)
     while True:
-        x0, x1, x2, x3 = philox4x64_10(c0, c1, substream, zero, key, zero)
+        u0, u1, u2, u3 = _block(key, c0, block, substream)
         substream += _u64(1)
-        z = math.sqrt(-2.0 * math.log(_to_unit(x0))) * math.cos(_TWO_PI * _to_unit(x1))
+        z = math.sqrt(-2.0 * math.log(u0)) * math.cos(_TWO_PI * u1)
         t = 1.0 + c * z
         if t <= 0.0:
             continue
         v = t * t * t
-        u = _to_unit(x2)
         z2 = z * z
-        if u < 1.0 - 0.0331 * z2 * z2 or math.log(u) < 0.5 * z2 + d * (1.0 - v + math.log(v)):
-            log_boost = math.log(_to_unit(x3)) / shape if boosted else 0.0
+        if u2 < 1.0 - 0.0331 * z2 * z2 or math.log(u2) < 0.5 * z2 + d * (1.0 - v + math.log(v)):
+            log_boost = math.log(u3) / shape if boosted else 0.0
             return d * v, log_boost
 
 
@@ -293,9 +346,9 @@ def gamma_variate(seed: int, sample: int, param: int, shape: float) -> float:
     Marsaglia & Tsang (2000), "A simple method for generating gamma variables", ACM
     TOMS 26(3), 363-372, with its squeeze; for ``shape < 1`` the boost
     ``Gamma(shape) = Gamma(shape + 1) * U**(1/shape)``. Attempt ``a`` (0, 1, ...) reads
-    Philox counter ``(sample, param, 1 + a, 0)`` under key ``(seed, 0)``: words 0-1 a
-    Box-Muller normal, word 2 the acceptance uniform, word 3 (of the accepted attempt)
-    the boost uniform. Multiply by a scale for Gamma(shape, scale).
+    block ``param`` of substream ``1 + a`` (the module's counter layout): uniforms 0-1
+    a Box-Muller normal, 2 the acceptance uniform, 3 (of the accepted attempt) the
+    boost uniform. Multiply by a scale for Gamma(shape, scale).
 
     Parameters
     ----------
@@ -304,7 +357,7 @@ def gamma_variate(seed: int, sample: int, param: int, shape: float) -> float:
     sample : int
         Sample index (non-negative).
     param : int
-        Parameter index (non-negative); it is the block word ``c1`` of the counter.
+        Parameter index (non-negative, below 2**31): the block of the attempts.
     shape : float
         Shape parameter, ``>= 0``.
 
@@ -379,32 +432,17 @@ def dirichlet_variate(
         out[i] /= total
 
 
-def _mulhilo_numpy(m: np.uint64, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """High and low words of ``m * a`` (uint64) with 32-bit pieces, in pure NumPy."""
-    mask = _u64(0xFFFFFFFF)
-    s32 = _u64(32)
-    m_lo, m_hi = m & mask, m >> s32
-    a_lo, a_hi = a & mask, a >> s32
-    ll = a_lo * m_lo
-    lh = a_lo * m_hi
-    hl = a_hi * m_lo
-    hh = a_hi * m_hi
-    mid = (ll >> s32) + (lh & mask) + (hl & mask)
-    hi = hh + (lh >> s32) + (hl >> s32) + (mid >> s32)
-    lo = (mid << s32) | (ll & mask)
-    return hi, lo
-
-
-def _philox4x64_10_numpy(
+def _philox4x32_10_numpy(
     c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, c3: np.ndarray, k0: int, k1: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised Philox4x64-10 on uint64 arrays (the NumPy reference)."""
+    """Vectorised Philox4x32-10 on uint64 arrays of 32-bit words (the NumPy reference)."""
     for r in range(_ROUNDS):
-        key0 = _u64((k0 + r * _W0) & _MASK64)
-        key1 = _u64((k1 + r * _W1) & _MASK64)
-        hi0, lo0 = _mulhilo_numpy(_M0_U, c0)
-        hi1, lo1 = _mulhilo_numpy(_M1_U, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ key0, lo1, hi0 ^ c3 ^ key1, lo0
+        key0 = _u64((k0 + r * _W0) & _MASK32)
+        key1 = _u64((k1 + r * _W1) & _MASK32)
+        p0 = _M0_U * c0
+        p1 = _M1_U * c2
+        c0, c1, c2, c3 = (p1 >> _S32) ^ c1 ^ key0, p1 & _MASK32_U, (p0 >> _S32) ^ c3 ^ key1, \
+            p0 & _MASK32_U
     return c0, c1, c2, c3
 
 
@@ -435,13 +473,18 @@ def uniforms_numpy(seed: int, samples: np.ndarray, params: np.ndarray) -> np.nda
         raise ValueError(f"'seed' must be < 2**64 (got {seed})")
     samples = _index_array("samples", samples)
     params = _index_array("params", params)
-    blocks, lane_of = np.unique(params >> _u64(2), return_inverse=True)
-    shape = (samples.size, blocks.size)
-    c0 = np.broadcast_to(samples[:, None], shape).copy()
-    c1 = np.broadcast_to(blocks[None, :], shape).copy()
+    if params.size and params.max() >= 4 * _MAX_BLOCK:
+        raise ValueError(f"'params' must be below 2**33 (got {params.max()})")
+    calls, call_of = np.unique(params >> _u64(1), return_inverse=True)
+    shape = (samples.size, calls.size)
+    c0 = np.broadcast_to(samples[:, None] & _MASK32_U, shape).copy()
+    c2 = np.broadcast_to(samples[:, None] >> _S32, shape).copy()
+    c1 = np.broadcast_to(calls[None, :], shape).copy()
     zero = np.zeros(shape, dtype=np.uint64)
-    words = np.stack(_philox4x64_10_numpy(c0, c1, zero, zero.copy(), seed, 0), axis=-1)
-    x = words[:, lane_of.ravel(), (params & _u64(3)).astype(np.intp)]
+    words = np.stack(_philox4x32_10_numpy(c0, c1, c2, zero, seed & _MASK32, seed >> 32),
+                     axis=-1)
+    pair = 2 * (params & _u64(1)).astype(np.intp)
+    x = words[:, call_of.ravel(), pair] | (words[:, call_of.ravel(), pair + 1] << _S32)
     return ((x >> _SHIFT_U).astype(np.float64) + 0.5) * _TWO_M53
 
 
