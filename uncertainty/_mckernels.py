@@ -62,8 +62,8 @@ from numba import types
 from numba.extending import intrinsic
 
 from uncertainty import dists, rng
-from uncertainty.rng import _bits, _float
 from uncertainty._special import _B, _C, _C_SLOPE, _CM, _D, _N, _SQRT_2PI, ndtri_fast
+from uncertainty.rng import _bits, _float
 
 if TYPE_CHECKING:
     from uncertainty.model import Model
