@@ -6,8 +6,7 @@ and the rest by the general path (``dists.ppf_kernel``). The oracle here is inde
 of both: a plain NumPy re-implementation of the documented sampling path,
 
 * uniforms: :func:`uncertainty.rng.uniforms_numpy` (NumPy Philox arithmetic) at the
-  documented parameter indices (global row ``j`` -> ``j``; mine ``m`` lane ``q`` ->
-  ``4 (mine_block0 + m) + q``);
+  documented parameter indices (tests/layout.py);
 * the grade-stripping copula, if any, with ``scipy.special``;
 * every non-Dirichlet row: its ``Distribution.ppf`` (SciPy);
 * Dirichlet rows: :func:`uncertainty.rng.dirichlet_variate`, the draw the kernel is
@@ -38,6 +37,7 @@ import pandas as pd
 import pytest
 import scipy.special as sc
 from conftest import DEFAULT_DATASET
+from layout import documented_parameter_indices
 
 from uncertainty import _mckernels as mk
 from uncertainty import dists, rng
@@ -71,15 +71,12 @@ OVERRIDES = {
 }
 
 
-def parameter_indices(space) -> np.ndarray:
-    blocks = space.mine_block0 + np.arange(space.n_mines)
-    lanes = (4 * blocks[:, None] + np.arange(3)[None, :]).ravel()
-    return np.concatenate([np.arange(space.n_globals), lanes]).astype(np.int64)
 
 
 def numpy_path(model, space, seed: int, start: int, count: int) -> np.ndarray:
     """Metrics of samples ``start .. start + count - 1`` by the NumPy oracle (module doc)."""
-    u = rng.uniforms_numpy(seed, np.arange(start, start + count), parameter_indices(space))
+    u = rng.uniforms_numpy(seed, np.arange(start, start + count), documented_parameter_indices(
+        space.n_globals, space.n_mines))
     u = space.copula_uniforms(u)
     ng, nm = space.n_globals, space.n_mines
     x = np.empty_like(u)
@@ -140,7 +137,8 @@ def test_every_fast_branch_is_reached(default_model, mixed_space):
     assert (flat[mk.R_S] == 0).sum() == 1  # Fixed recovery
     assert (flat[mk.R_R] >= 0).sum() == 4  # Normal, Fixed, two one-sided
     assert (flat[mk.R_FLIP] == 1).sum() == 1 and (flat[mk.R_R] < 0).sum() > 1000
-    u = rng.uniforms_numpy(SEED, np.arange(12), parameter_indices(mixed_space))
+    u = rng.uniforms_numpy(SEED, np.arange(12), documented_parameter_indices(
+        mixed_space.n_globals, mixed_space.n_mines))
     lanes = u[:, mixed_space.n_globals:]
     assert np.mean(np.abs(lanes - 0.5) > 0.425) > 0.1  # about 15% tail arguments
 
@@ -308,3 +306,21 @@ def test_dirichlet_draws_are_rng_dirichlet_variate():
     assert (want[:, 16:18] < 1e-300).any()  # exp below -700: libm's exp, as rng
     ok = ~np.isnan(want) & (want != 0.0)
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=0.0)
+
+
+def test_general_path_and_tiles_read_the_documented_counters():
+    """``mine_uniforms`` (one mine) and ``philox_tile`` (a tile at once) read the
+    uniforms of tests/layout.py, in every position of a group of 128 mines."""
+    seed, sample, n_globals, n_mines = 77, 2**33 + 5, 206, 1784
+    call0 = 2 * math.ceil(n_globals / 4)
+    params = documented_parameter_indices(n_globals, n_mines)[n_globals:].reshape(-1, 3)
+    want = rng.uniforms_numpy(seed, np.array([sample]), params.ravel())[0].reshape(-1, 3)
+    for m in (0, 1, 63, 64, 65, 127, 128, 191, 192, 255, 1783):
+        got = mk.mine_uniforms(np.uint64(seed), np.uint64(sample), call0, m)
+        assert list(got) == want[m].tolist(), m
+    A = np.empty(3 * mk.TILE)
+    for tile in range(-(-n_mines // mk.TILE)):
+        mk.philox_tile(np.uint64(seed), np.uint64(sample), call0 + 192 * tile, A)
+        n = min(mk.TILE, n_mines - tile * mk.TILE)
+        got = A.reshape(3, mk.TILE)[:, :n].T
+        np.testing.assert_array_equal(got, want[tile * mk.TILE:tile * mk.TILE + n])

@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 import scipy.special as sc
 from conftest import DEFAULT_DATASET, MINE, base_tables, write_dataset
+from layout import documented_parameter_indices
 
 from uncertainty import rng
 from uncertainty.config import parse_run
@@ -40,10 +41,6 @@ SEED = 20190101
 
 
 # ------------------------------------------------------------------------- helpers
-def parameter_indices(space: ParameterSpace) -> np.ndarray:
-    """Counter parameter of every row: global j -> j; mine m lane q -> 4 (block0 + m) + q."""
-    lanes = 4 * (space.mine_block0 + np.arange(space.n_mines))[:, None] + np.arange(3)
-    return np.concatenate([np.arange(space.n_globals), lanes.ravel()]).astype(np.int64)
 
 
 def kernel_dirichlet_rows(space: ParameterSpace, seed: int, start: int, count: int) -> np.ndarray:
@@ -61,7 +58,8 @@ def kernel_dirichlet_rows(space: ParameterSpace, seed: int, start: int, count: i
 def transform_path(model, space: ParameterSpace, seed: int, start: int, count: int, *,
                    replay_dirichlet: bool = True) -> np.ndarray:
     """Metrics of samples start .. start+count-1 through uniforms -> transform -> evaluate."""
-    u = rng.uniforms(seed, start, count, parameter_indices(space))
+    u = rng.uniforms(seed, start, count, documented_parameter_indices(
+        space.n_globals, space.n_mines))
     grade, strip, rec, glob = space.transform(u)
     if replay_dirichlet and len(space.dir_first):
         d = kernel_dirichlet_rows(space, seed, start, count)
@@ -186,7 +184,8 @@ def test_kernel_equals_transform_path_tiny_without_replay(tmp_path):
 def test_transform_dirichlet_rows_are_gamma_quantiles(default):
     """What the kernel does differently: transform's shares are the gamma-ppf normalisation."""
     _, _, space = default
-    u = rng.uniforms(SEED, 0, 4, parameter_indices(space))
+    u = rng.uniforms(SEED, 0, 4, documented_parameter_indices(
+        space.n_globals, space.n_mines))
     glob = space.transform(u)[3]
     for f, ln in zip(space.dir_first, space.dir_len, strict=True):
         d = space.dists[f]
@@ -198,7 +197,7 @@ def test_kernel_reads_the_documented_counters(tmp_path):
     """One mine; grade, stripping ratio, recovery and grid_hf uncertain, all else fixed.
 
     Each input must be its distribution's ppf of ``rng.uniform(seed, i, p)`` with p the
-    documented index: ``4 * mine_block0 + lane`` for the mine, the row index for a global.
+    documented index (tests/layout.py) for the mine, the row index for a global.
     """
     t = fixed_tables(grade_gsd="1.5", stripping_gsd="1.3", recovery_sd="0.05")
     t["globals"][0]["gsd"] = "1.4"  # grid_hf_kg_per_kwh
@@ -210,8 +209,8 @@ def test_kernel_reads_the_documented_counters(tmp_path):
                                         "recovery[CU-CHL-001]", "grid_hf_kg_per_kwh"])
     assert list(space.dir_len) == [1, 1]
     seed, start, n = 99, 5000, 40
-    p0 = 4 * space.mine_block0
-    u = np.array([[rng.uniform(seed, start + i, p) for p in (p0, p0 + 1, p0 + 2, j_grid)]
+    mine = documented_parameter_indices(space.n_globals, 1)[-3:]
+    u = np.array([[rng.uniform(seed, start + i, p) for p in (*mine, j_grid)]
                   for i in range(n)])
     ng = space.n_globals
     dg, dsr, drec = space.dists[ng], space.dists[ng + 1], space.dists[ng + 2]

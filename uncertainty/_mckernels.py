@@ -64,6 +64,7 @@ from numba.extending import intrinsic
 from uncertainty import dists, rng
 from uncertainty._special import _B, _C, _C_SLOPE, _CM, _D, _N, _SQRT_2PI, ndtri_fast
 from uncertainty.rng import _bits, _float
+from uncertainty.space import MINE_GROUP
 
 if TYPE_CHECKING:
     from uncertainty.model import Model
@@ -71,8 +72,9 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-TILE = 128
-"""Mines per tile (a multiple of 4): the tile's scratch arrays (about 20 KB) stay in the L1 cache.
+TILE = MINE_GROUP
+"""Mines per tile, the counter layout's group of mines (``space.MINE_GROUP``, 128, a
+multiple of 8): the tile's scratch arrays (about 20 KB) stay in the L1 cache.
 
 A compile-time constant of every tile function (the vectoriser needs the lanes' offsets
 in the scratch arrays). numba's on-disk cache of a kernel in another module embeds the
@@ -403,29 +405,41 @@ def global_ppfs(codes, pars, n_globals, rows, lpars, glob, P):
 
 # --------------------------------------------------------------- tile phases
 @_jit
-def philox_tile(seed, sample, block, n, A):
-    """Phase a: the uniforms of the tile's ``n`` mines (vectorised).
+def philox_tile(seed, sample, call, A):
+    """Phase a: the uniforms of a tile's mines (vectorised).
 
-    ``block`` is the uniform block (``rng.uniform_block``) of the tile's first mine;
-    ``A[lane * TILE + j]`` is lane ``lane`` (grade, stripping ratio, recovery) of mine
-    ``j``: the two Philox4x32 calls of its block, computed four mines per instruction
-    (``vpmuludq``); what depends on the sample only (one and a half of the ten rounds)
-    is hoisted out of the loop. The fourth uniform of the block is not used.
+    ``call`` is the Philox call of the tile's first mine (``mine_call0 + 192 t`` for
+    tile ``t``: the layout of :mod:`uncertainty.space`); ``A[lane * TILE + j]`` is lane
+    ``lane`` (grade, stripping ratio, recovery) of mine ``j``. Per iteration the calls
+    of mines ``j`` and ``j + TILE/2`` and their shared recovery call, three independent
+    chains, four iterations per instruction (``vpmuludq``); what depends on the sample
+    only (one and a half of the ten rounds) is hoisted out of the loop. A whole tile
+    is always drawn (a short last tile's extra lanes are never read).
     """
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
     zero = np.uint64(0)
-    one = np.uint64(1)
     T = np.uint64(TILE)
-    c = np.uint64(block) << one
-    h = (np.uint64(n) + one) >> one
-    ch = c + h + h
-    for j in range(h):  # unsigned: no negative-index fix-up
-        jh = j + h
-        A[j], A[T + j] = rng._call(k0, k1, s0, s1, c + j + j, zero)
-        A[jh], A[T + jh] = rng._call(k0, k1, s0, s1, ch + j + j, zero)
-        A[T + T + j] = rng._call(k0, k1, s0, s1, c + j + j + one, zero)[0]
-        A[T + T + jh] = rng._call(k0, k1, s0, s1, ch + j + j + one, zero)[0]
+    H = np.uint64(TILE // 2)
+    c = np.uint64(call)
+    for j in range(H):  # unsigned: no negative-index fix-up
+        A[j], A[T + j] = rng._call(k0, k1, s0, s1, c + j, zero)
+        A[H + j], A[T + H + j] = rng._call(k0, k1, s0, s1, c + H + j, zero)
+        A[T + T + j], A[T + T + H + j] = rng._call(k0, k1, s0, s1, c + T + j, zero)
+
+
+@_inline
+def mine_uniforms(seed, sample, call0, m):
+    """The three uniforms of mine ``m`` (grade, stripping ratio, recovery) by the layout
+    of :mod:`uncertainty.space`, one mine at a time (the general path)."""
+    k0, k1 = rng._split(np.uint64(seed))
+    s0, s1 = rng._split(np.uint64(sample))
+    zero = np.uint64(0)
+    t, i = m // TILE, m % TILE
+    first = call0 + (TILE + TILE // 2) * t
+    u0, u1 = rng._call(k0, k1, s0, s1, np.uint64(first + i), zero)
+    r = rng._call(k0, k1, s0, s1, np.uint64(first + TILE + i % (TILE // 2)), zero)
+    return u0, u1, r[i // (TILE // 2)]
 
 
 @_jit

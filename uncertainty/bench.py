@@ -9,8 +9,8 @@ Everything is measured on the default run (``runs/china-2019.toml`` and the data
   default chunk size);
 * **reference** - the same samples in plain NumPy/SciPy: the uniforms of the same
   ``(seed, sample, parameter)`` counters from :func:`uncertainty.rng.uniforms_numpy`
-  (global row ``j`` -> parameter ``j``; mine ``m`` lane ``q`` -> parameter
-  ``4 * (mine_block0 + m) + q``), each row's ``Distribution.ppf``, each Dirichlet group
+  (the parameter indices of :meth:`uncertainty.space.ParameterSpace.parameter_indices`),
+  each row's ``Distribution.ppf``, each Dirichlet group
   by its gamma-ppf normalisation (:meth:`uncertainty.dists.Dirichlet.ppf`; the kernel
   draws Dirichlet shares with Marsaglia-Tsang instead, so those few inputs differ), the
   grade-stripping copula when the run sets one, then
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "DEFAULT_RUN", "FULL", "QUICK", "format_bench", "parameter_indices", "reference_inputs",
+    "DEFAULT_RUN", "FULL", "QUICK", "format_bench", "reference_inputs",
     "reference_uniforms", "run_bench",
 ]
 
@@ -97,34 +97,16 @@ def _load_default() -> tuple[Any, Any, Any, Any]:
     return run, ds, model, build_space(run, ds, model)
 
 
-def parameter_indices(space: Any) -> np.ndarray:
-    """Counter parameter index of every row of ``space`` (the layout of :mod:`uncertainty.space`).
-
-    Parameters
-    ----------
-    space : ParameterSpace
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (space.n_params,)
-        ``j`` for global row ``j``; ``4 * (space.mine_block0 + m) + q`` for lane ``q``
-        (grade, stripping ratio, recovery) of mine ``m``.
-    """
-    blocks = space.mine_block0 + np.arange(space.n_mines, dtype=np.int64)
-    lanes = (4 * blocks[:, None] + np.arange(3, dtype=np.int64)[None, :]).ravel()
-    return np.concatenate([np.arange(space.n_globals, dtype=np.int64), lanes])
-
-
 def reference_uniforms(space: Any, seed: int, samples: np.ndarray) -> np.ndarray:
     """The kernel's uniforms of the given samples, in plain NumPy (shape (n, n_params)).
 
     Column ``j`` is row ``j`` of ``space``: :func:`uncertainty.rng.uniforms_numpy` at
-    :func:`parameter_indices`.
+    ``space.parameter_indices()``.
     """
     from uncertainty import rng
 
     return rng.uniforms_numpy(seed, np.asarray(samples, dtype=np.int64),
-                              parameter_indices(space))
+                              space.parameter_indices())
 
 
 def reference_inputs(space: Any, u: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -47,11 +47,11 @@ def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pa
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _general_mine(seed, sample, block, j, codes, pars, rho, glob, o_g, o_s, o_r, k, conc,
+def _general_mine(seed, sample, call0, m, j, codes, pars, rho, glob, o_g, o_s, o_r, k, conc,
                   alloc_rr, solid, weight):
-    """``weight * hf`` of one mine by the general path: ``dists.ppf_kernel`` for any
+    """``weight * hf`` of mine ``m`` by the general path: ``dists.ppf_kernel`` for any
     family, the grade-stripping copula, libm's exp and log. ``j`` is the mine's grade row."""
-    u0, u1, u2, _ = rng.uniform_block(seed, sample, block)
+    u0, u1, u2 = mk.mine_uniforms(seed, sample, call0, m)
     if rho != 0.0:
         u1 = ndtr(rho * ndtri_fast(u0) + math.sqrt(1.0 - rho * rho) * ndtri_fast(u1))
     g = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3], u0)
@@ -72,7 +72,7 @@ def _general_mine(seed, sample, block, j, codes, pars, rho, glob, o_g, o_s, o_r,
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_member,
-               dir_groups, dir_exact, dir_alpha, n_globals, mine_block0, rho, tab, n_runs,
+               dir_groups, dir_exact, dir_alpha, n_globals, mine_call0, rho, tab, n_runs,
                bounds, run_metal, n_gruns, gbounds, run_group, slow, mine_metal, mine_group,
                mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
                n_metals, n_vehicles, n_chems, n_countries, group_metal, group_country,
@@ -138,7 +138,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
                 n = min(T, M - a)
                 tt = tab[tile]
                 if any_fast:
-                    mk.philox_tile(seed, sample, mine_block0 + a, n, A)
+                    mk.philox_tile(seed, sample, mine_call0 + (T + T // 2) * tile, A)
                     mk.central_tile(n, tt, A, SG, Z)
                     nt = mk.tail_list(n, A, TI, TP)
                     mk.tail_tile(nt, TI, TP, TZ, Z)
@@ -146,7 +146,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
                                  sys_r, tt, Z, SG, HW)
                 while ps < slow.shape[0] and slow[ps] < a + n:  # the general path
                     m = slow[ps]
-                    HW[m - a] = _general_mine(seed, sample, mine_block0 + m, n_globals + 3 * m,
+                    HW[m - a] = _general_mine(seed, sample, mine_call0, m, n_globals + 3 * m,
                                               codes, pars, rho, glob, o_g, o_s, o_r,
                                               mine_metal[m], mine_conc[m], mine_alloc_rr[m],
                                               mine_solid[m], mine_weight[m])
@@ -212,7 +212,7 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
     # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
     _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars,
                *mk.lognormal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
-               space.n_globals, space.mine_block0, space.correlation,
+               space.n_globals, space.mine_call0, space.correlation,
                *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
                model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
                model.n_groups, work_size(model), *_finish_args(model), rec, clean, lfp,

@@ -17,10 +17,15 @@ Three levels (DESIGN.md decision 3):
 Run files can override any row's distribution by name (``[overrides]``; shell-style
 patterns such as ``"stripping_ratio[CU-*]"`` match several rows).
 
-Counter layout (see :mod:`uncertainty.rng`): global row ``j`` draws from parameter index
-``j`` (a Dirichlet group of ``k`` rows uses indices ``first .. first + k - 1``); mine
-``m`` draws its grade, stripping ratio and recovery from lanes 0, 1, 2 of block
-``mine_block0 + m``, i.e. parameter indices ``4 * (mine_block0 + m) + lane``.
+Counter layout (see :mod:`uncertainty.rng`; :meth:`ParameterSpace.parameter_indices`):
+global row ``j`` draws from parameter index ``j`` (a Dirichlet group of ``k`` rows uses
+indices ``first .. first + k - 1``). The mines come in groups of ``MINE_GROUP`` (128):
+mine ``m = 128 t + i`` of group ``t`` draws its grade and stripping ratio from the two
+uniforms of Philox call ``c = mine_call0 + 192 t + i`` (parameter indices ``2 c`` and
+``2 c + 1``), and its recovery from uniform ``i // 64`` of call ``mine_call0 + 192 t +
+128 + i % 64``: mines ``i`` and ``i + 64`` of a group share that call. Three uniforms
+per mine from one and a half Philox calls instead of two, each mine's uniforms
+independent of how many mines follow it; ``mine_call0 = 2 * ceil(n_globals / 4)``.
 """
 
 from __future__ import annotations
@@ -43,6 +48,32 @@ from uncertainty.data import Dataset
 from uncertainty.model import Model
 
 __all__ = ["KINDS", "ParameterSpace", "SpaceError", "build_space"]
+
+MINE_GROUP = 128
+"""Mines per group of the counter layout: the recovery draws of mines ``i`` and
+``i + MINE_GROUP // 2`` of a group share one Philox call."""
+
+
+def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
+    """Parameter indices ``(grade, stripping ratio, recovery)`` of the given mines.
+
+    Parameters
+    ----------
+    call0 : int
+        Philox call of mine 0's grade (:attr:`ParameterSpace.mine_call0`).
+    mines : numpy.ndarray of int64
+        Mine indices.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (len(mines), 3)
+    """
+    t, i = np.divmod(np.asarray(mines, dtype=np.int64), MINE_GROUP)
+    half = MINE_GROUP // 2
+    first = call0 + (MINE_GROUP + half) * t
+    gs = 2 * (first + i)
+    rec = 2 * (first + MINE_GROUP + i % half) + i // half
+    return np.stack([gs, gs + 1, rec], axis=1)
 
 KINDS = ("grade", "stripping_ratio", "recovery")
 
@@ -99,9 +130,22 @@ class ParameterSpace:
         return len(self.table)
 
     @property
-    def mine_block0(self) -> int:
-        """Counter block of mine 0 (global rows occupy the blocks before it)."""
-        return (self.n_globals + 3) // 4
+    def mine_call0(self) -> int:
+        """Philox call of mine 0's grade (the global rows' calls come before it)."""
+        return 2 * ((self.n_globals + 3) // 4)
+
+    def parameter_indices(self) -> np.ndarray:
+        """The counter parameter index of every row (the module's counter layout).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_params,)
+            ``j`` for global row ``j``; for mine ``m`` (rows ``n_globals + 3 m + q``,
+            ``q`` = grade, stripping ratio, recovery) the indices of
+            :func:`mine_parameters`.
+        """
+        mines = mine_parameters(self.mine_call0, np.arange(self.n_mines, dtype=np.int64))
+        return np.concatenate([np.arange(self.n_globals, dtype=np.int64), mines.ravel()])
 
     def nominal_inputs(self, n: int = 1
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
