@@ -127,6 +127,7 @@ def poly7(c, r, r2, r4):
 # round(x) as a float. AVX2 has no float64 <-> int64 conversion; this needs none.
 _ROUND = 6755399441055744.0
 _ROUND_BITS = 0x4338000000000000
+_TWO_52_BITS = 0x4330000000000000
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 32 significant bits: n * _LN2_HI is exact
 _LN2_LO = 1.90821492927058770002e-10
@@ -515,7 +516,7 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW):
     ``sys_g[metal[j]]`` would stop LLVM from vectorising the loop (it cannot rule out
     that the load reads what the loop writes).
     """
-    T = TILE
+    T = np.uint64(TILE)  # unsigned like j: T + j needs no negative-index fix-up
     for run in range(n_runs):
         k = run_metal[run]
         fg = sys_g[k]
@@ -524,7 +525,7 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW):
         for j in range(bounds[run], bounds[run + 1]):  # unsigned: no negative-index fix-up
             g = vexp(tab[G_MU, j] + tab[G_SIG, j] * Z[j]) * tab[G_A, j] + tab[G_B, j]
             s = vexp(tab[S_MU, j] + tab[S_SIG, j] * Z[T + j]) * tab[S_A, j] + tab[S_B, j]
-            r = tab[R_MEAN, j] + tab[R_S, j] * (SG[j] * Z[2 * T + j])
+            r = tab[R_MEAN, j] + tab[R_S, j] * (SG[j] * Z[T + T + j])
             g *= fg
             g = 1.0 if g > 1.0 else g
             r *= fr
@@ -622,7 +623,10 @@ def dirichlet_draws(seed, sample, member, U, out):
     one = np.uint64(1)
     K = member.shape[1]
     for k in range(K):  # vectorised: block member[0, k] of substream 1 (attempt 0)
-        c = np.uint64(member[0, k]) << one
+        # the row index as an integer from its float by the 2**52 trick (exact below
+        # 2**52; AVX2 has no float -> int64 conversion, and a scalar one stops the
+        # vectoriser)
+        c = np.uint64(_bits(member[0, k] + rng._TWO_52) - _TWO_52_BITS) << one
         U[0, k], U[1, k] = rng._call(k0, k1, s0, s1, c, one)
         U[2, k], U[3, k] = rng._call(k0, k1, s0, s1, c | one, one)
     for k in range(K):  # vectorised; U[0] becomes the "sure" flag
