@@ -37,7 +37,7 @@ data: $(STAMP)                    ## regenerate the default database (byte-ident
 	$(BIN)/python -m uncertainty.archetypes ../shared/data/jasansky2023 distributions/
 	$(BIN)/python -m uncertainty.defaultdata distributions/
 
-clean-cache:                      ## drop numba's compiled-kernel cache (after editing kernel code)
+clean-cache:                      ## drop numba's compiled-kernel cache
 	rm -f uncertainty/__pycache__/*.nbi uncertainty/__pycache__/*.nbc
 
 clean: clean-cache

@@ -61,7 +61,11 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from uncertainty import dists, rng
+from uncertainty import (
+    _cache,  # noqa: F401  (before any kernel: package-stamped numba cache)
+    dists,
+    rng,
+)
 from uncertainty._special import _B, _C, _C_SLOPE, _CM, _D, _N, _SQRT_2PI, ndtri_fast
 from uncertainty.rng import _bits, _float
 from uncertainty.space import MINE_GROUP
@@ -77,9 +81,8 @@ TILE = MINE_GROUP
 multiple of 8): the tile's scratch arrays (about 20 KB) stay in the L1 cache.
 
 A compile-time constant of every tile function (the vectoriser needs the lanes' offsets
-in the scratch arrays). numba's on-disk cache of a kernel in another module embeds the
-code of the functions it calls and is not invalidated when this file changes: the
-caller checks that its tables have the size its compiled code expects."""
+in the scratch arrays); the caller checks that its tables have the size its compiled
+code expects."""
 
 _inline = nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 # Functions taking arrays use the plain decorator: numba's own inlining of array

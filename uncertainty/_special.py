@@ -17,6 +17,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
+from uncertainty import _cache  # noqa: F401  (before any kernel: package-stamped numba cache)
+
 __all__ = [
     "betaincinv",
     "betaincinv_sym",

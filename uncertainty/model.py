@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
+from uncertainty import _cache  # noqa: F401  (before any kernel: package-stamped numba cache)
 from uncertainty.data import GRADE_BASIS_FACTORS, Dataset
 
 __all__ = [

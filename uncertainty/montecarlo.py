@@ -19,8 +19,12 @@ import numba as nb
 import numpy as np
 import pandas as pd
 
+from uncertainty import (
+    _cache,  # noqa: F401  (before any kernel: package-stamped numba cache)
+    dists,
+    rng,
+)
 from uncertainty import _mckernels as mk
-from uncertainty import dists, rng
 from uncertainty._special import ndtr_sym as ndtr
 from uncertainty._special import ndtri_fast
 from uncertainty.model import GLOBAL_BLOCKS, Model, Scenario, finish, mine_terms, work_size
@@ -95,10 +99,11 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
     S = scen_clean.shape[0]
     T = mk.TILE
     if tab.shape[1] != mk.N_ROWS or tab.shape[2] != T:
-        # numba's cache of this kernel embeds _mckernels as it was when compiled, and is
-        # not invalidated when that file alone changes: refuse, never index past arrays
+        # the compiled kernel embeds _mckernels as it was (uncertainty/_cache.py stamps
+        # the cache with the whole package; this guards a cache it cannot see): refuse,
+        # never index past arrays
         raise RuntimeError("stale numba cache: the compiled Monte Carlo kernel does not match "
-                           "uncertainty/_mckernels.py; delete uncertainty/__pycache__/*.nb*")
+                           "uncertainty/_mckernels.py; run make clean-cache")
     o_g = off[0]
     o_s = off[1]
     o_r = off[2]

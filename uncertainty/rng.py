@@ -61,6 +61,8 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 from scipy.stats import qmc
 
+from uncertainty import _cache  # noqa: F401  (before any kernel: package-stamped numba cache)
+
 __all__ = [
     "dirichlet_variate",
     "gamma_variate",

@@ -40,7 +40,10 @@ import numba as nb
 import numpy as np
 import pandas as pd
 
-from uncertainty import dists
+from uncertainty import (
+    _cache,  # noqa: F401  (before any kernel: package-stamped numba cache)
+    dists,
+)
 from uncertainty._special import gammaincinv_sym as gammaincinv
 from uncertainty._special import ndtr_sym as ndtr
 from uncertainty._special import ndtri_fast

@@ -89,7 +89,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from uncertainty import rng
+from uncertainty import (
+    _cache,  # noqa: F401  (before any kernel: package-stamped numba cache)
+    rng,
+)
 from uncertainty.delta import single_threaded_blas
 from uncertainty.model import (
     GLOBAL_BLOCKS,
