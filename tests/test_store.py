@@ -6,6 +6,8 @@ import subprocess
 import threading
 import time
 
+import numpy as np
+
 from uncertainty import store
 
 
@@ -49,3 +51,22 @@ def test_lock_released_after_an_error(tmp_path):
         pass
     with store.lock_folder(out):
         assert (out / ".lock").read_text() != ""
+
+
+def test_write_parquet_round_trips_with_split_floats_and_same_bytes(tmp_path):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    rs = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rs.lognormal(size=5000), "y": rs.normal(size=5000),
+                       "name": np.repeat(["a", "b"], 2500), "k": np.arange(5000)})
+    a = store.write_parquet(tmp_path / "a.parquet", df)
+    b = store.write_parquet(tmp_path / "b.parquet", df)
+    assert a.read_bytes() == b.read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(a), df)
+    meta = pq.ParquetFile(a).metadata.row_group(0)
+    enc = {meta.column(i).path_in_schema: set(meta.column(i).encodings)
+           for i in range(meta.num_columns)}
+    for col in ("x", "y"):
+        assert "BYTE_STREAM_SPLIT" in enc[col] and "RLE_DICTIONARY" not in enc[col]
+    assert "RLE_DICTIONARY" in enc["name"]
