@@ -1,12 +1,15 @@
 """Private numba helpers of the Monte Carlo kernel (:func:`uncertainty.montecarlo._mc_kernel`).
 
-A sample of the default model evaluates 1,784 mines: per mine one Philox block, three
-inverse normal CDFs (AS 241), two exponentials and the mine equation; and 206 global
-rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang gammas. As one scalar loop
-through ``dists.ppf_kernel`` this cost about 120-150 ns per mine (one thread, shared
-2-core machine); with the helpers here about 29 ns. Where the time goes now, per mine:
-Philox 9.5 ns, central inverse CDF 4, tail list 2, tail inverse CDF 2.5, mine equation
-5.5, global rows 3.5 (Dirichlet 2.2), group sums and metrics 1.
+A sample of the default model evaluates 1,784 mines: per mine one and a half Philox
+calls, three inverse normal CDFs (AS 241), two exponentials and the mine equation; and
+206 global rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang gammas. As one
+scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per mine (one
+thread, shared 2-core machine); with the helpers here about 23 ns. Where the time goes
+now, per mine and thread: uniforms 5.3 ns, central inverse CDF 3.9, tail list 1.9,
+tail inverse CDF 2.9, mine equation 4.7, group sums 0.4, global rows 3.1 (Dirichlet
+1.7), metrics 0.6. The central branch runs at the FMA units' throughput; the uniforms
+are ten dependent rounds per call; the tails are bound by their divisions and square
+root (see the profile notes in the README's benchmark section).
 
 1. **Tiles of mines, phase by phase** (``TILE`` mines, scratch arrays in L1): each phase
    is a simple loop that LLVM turns into AVX2 code, four mines per instruction:
@@ -541,12 +544,12 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW):
 
 
 # ------------------------------------------------------------------ Dirichlet
-# rng.dirichlet_variate draws each member's Gamma(alpha) by Marsaglia-Tsang from the
-# Philox block (sample, row, 1 + attempt, 0) and normalises in log form. A sample of
-# the default model has 120 such members; their libm calls (log, cos, log, exp and the
+# rng.dirichlet_variate draws each member's Gamma(alpha) by Marsaglia-Tsang from block
+# ``row`` of substream ``1 + attempt`` and normalises in log form. A sample of the
+# default model has 120 such members; their libm calls (log, cos, log, exp and the
 # boost's log) and one Philox chain after another cost 8.5 us a sample, about as much
-# as 400 mines. Here: every member's first attempt at once (Philox four blocks at a
-# time, the transcendental functions vectorised), each member whose acceptance is not
+# as 400 mines. Here: every member's first attempt at once (the Philox calls and the
+# transcendental functions vectorised), each member whose acceptance is not
 # certain by a wide margin redone exactly by rng's own code, then the normalisation.
 # The decisions are rng's, always; the values are within a few ulp of rng's.
 

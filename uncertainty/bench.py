@@ -110,7 +110,8 @@ def reference_uniforms(space: Any, seed: int, samples: np.ndarray) -> np.ndarray
                               space.parameter_indices())
 
 
-def reference_inputs(space: Any, u: np.ndarray) -> tuple[np.ndarray, ...]:
+def reference_inputs(space: Any, u: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Model inputs from uniforms in plain NumPy/SciPy (the reference of the kernel's ppf).
 
     Each row's ``Distribution.ppf``, each Dirichlet group by its gamma-ppf

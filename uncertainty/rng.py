@@ -110,9 +110,9 @@ _TWO_52_BITS = _u64(0x4330000000000000)
 _kernel = njit(cache=True, nogil=True)
 
 
-@intrinsic
-def _bits(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
-    """The IEEE 754 bits of a float64 as int64 (an LLVM bitcast, vectorisable)."""
+def _bits_typer(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
+    """``_bits(x)``: the IEEE 754 bits of a float64 as int64 (an LLVM bitcast,
+    vectorisable)."""
     if x != types.float64:
         return None
 
@@ -122,9 +122,9 @@ def _bits(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
     return types.int64(types.float64), codegen
 
 
-@intrinsic
-def _float(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
-    """The float64 whose IEEE 754 bits are the int64 ``x`` (an LLVM bitcast)."""
+def _float_typer(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
+    """``_float(x)``: the float64 whose IEEE 754 bits are the int64 ``x`` (an LLVM
+    bitcast)."""
     if x != types.int64:
         return None
 
@@ -132,6 +132,10 @@ def _float(typingctx: Any, x: types.Type) -> tuple[Any, Any] | None:
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
+
+
+_bits: Any = intrinsic(_bits_typer)
+_float: Any = intrinsic(_float_typer)
 
 
 @njit(inline="always", cache=True, nogil=True)
