@@ -33,7 +33,7 @@ def test_every_cached_kernel_of_the_package_is_package_stamped():
     dispatchers = _cached_dispatchers()
     modules = {name.rsplit(".", 1)[0] for name, _ in dispatchers}
     assert {"uncertainty.rng", "uncertainty.montecarlo", "uncertainty._mckernels",
-            "uncertainty.tmrsobol", "uncertainty.model"} <= modules
+            "uncertainty.sobolkernel", "uncertainty.model"} <= modules
     for name, cache in dispatchers:
         locator = cache._impl.locator
         assert isinstance(locator, _cache.LOCATORS), name

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uncertainty import rng, tmrsobol
+from uncertainty import rng, sobolkernel, tmrsobol
 from uncertainty.config import load_run
 from uncertainty.data import Dataset, load_dataset
 from uncertainty.model import Scenario, build_model, evaluate
@@ -153,7 +153,7 @@ def test_levels_partition_the_uncertain_inputs(space):
 
 # --------------------------------------------------------------------- the design
 def test_stream_rows_equal_rng_sobol_points():
-    s = tmrsobol._SobolStream(40, seed=9)
+    s = sobolkernel._SobolStream(40, seed=9)
     got = np.vstack([s.take(0, 16), s.take(16, 16), s.take(32, 32), s.take(128, 8)])
     want = np.vstack([rng.sobol_points(64, 40, seed=9), rng.sobol_points(8, 40, seed=9,
                                                                            start=128)])
@@ -163,7 +163,7 @@ def test_stream_rows_equal_rng_sobol_points():
 def test_evaluate_block_draws_the_same_rows(model, space):
     fac = tmrsobol.factors_for(space, "country")
     job = tmrsobol.make_job(model, space, fac.columns, ["hidden_flows_mt"], seed=4)
-    u = tmrsobol._SobolStream(2 * space.n_params, 4).take(0, 16)[8:]
+    u = sobolkernel._SobolStream(2 * space.n_params, 4).take(0, 16)[8:]
     a = tmrsobol.evaluate_block(job, 8, 16)
     b = tmrsobol.evaluate_block(job, 8, 16, u)
     np.testing.assert_array_equal(a.yAB, b.yAB)
@@ -398,7 +398,7 @@ def test_log_of_a_non_positive_metric(small, model):
 def test_non_finite_in_ab_rows_names_the_factors(small, model, space):
     job = tmrsobol.make_job(model, space, tmrsobol.factors_for(space, "systematic").columns,
                             ["hidden_flows_mt"], seed=1)
-    store = tmrsobol._Store(job, ["hidden_flows_mt"], ["f0", "f1", "f2"], 8, False)
+    store = sobolkernel._Store(job, ["hidden_flows_mt"], ["f0", "f1", "f2"], 8, False)
     yAB = np.ones((1, 4, job.n_units))
     yAB[0, 2, 1] = np.nan
     blk = tmrsobol.Block(4, np.ones((1, 4)), np.ones((1, 4)), yAB)
