@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uncertainty import cli, report
+from uncertainty import cli, report, results
 from uncertainty.store import ResultsError
 
 EVIL = "<script>alert(1)</script>"
@@ -62,7 +62,7 @@ def _summary(s: pd.DataFrame) -> pd.DataFrame:
         x = s[m].to_numpy()
         q = np.quantile(x, [0.025, 0.5, 0.975])
         rows.append((m, float(np.median(x) * 0.98), x.mean(), x.std(ddof=1), q[0], q[1], q[2], N))
-    return pd.DataFrame(rows, columns=list(report.SUMMARY_COLUMNS))
+    return pd.DataFrame(rows, columns=list(results.SUMMARY_COLUMNS))
 
 
 def _sobol() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -89,7 +89,7 @@ def _sobol() -> tuple[pd.DataFrame, pd.DataFrame]:
             for f, s1, st in single:
                 conv.append((metric, "parameter", f, n, s1, 0.1 * (64 / n) ** 0.5, st,
                              0.08 * (64 / n) ** 0.5))
-    return sob, pd.DataFrame(conv, columns=list(report.CONVERGENCE_COLUMNS))
+    return sob, pd.DataFrame(conv, columns=list(results.CONVERGENCE_COLUMNS))
 
 
 def _scenarios(summary: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +100,7 @@ def _scenarios(summary: pd.DataFrame) -> pd.DataFrame:
             f = 1 + red
             rows.append((name, m, r.nominal * f, r["mean"] * f, r.p2_5 * f, r.p97_5 * f, red,
                          red * 1.4, red * 0.6))
-    return pd.DataFrame(rows, columns=list(report.SCENARIO_COLUMNS))
+    return pd.DataFrame(rows, columns=list(results.SCENARIO_COLUMNS))
 
 
 def make_out(folder: Path, *, run_name: str = EVIL, mine_name: str = EVIL) -> Path:
