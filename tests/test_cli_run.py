@@ -98,6 +98,37 @@ def test_run_deterministic_prints_a_table_and_writes_files(tmp_path, capsys):
     assert manifest["kind"] == "deterministic" and manifest["samples"] == 0
 
 
+def test_deterministic_default_out_is_the_runs_nominal_subfolder(tmp_path, capsys):
+    run = write_run(tmp_path / "runs", DEFAULT_DATASET)
+    code, _out, err = cli(["run", run, "--deterministic", "--quiet"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "runs" / "out" / "cli-test" / "nominal" / "summary.csv").is_file()
+
+
+def test_deterministic_never_mixes_with_a_monte_carlo_run(tmp_path, capsys):
+    """A folder holding a Monte Carlo run is refused (exit 2, nothing changed) unless
+    --force, which replaces that run's results entirely."""
+    run = write_run(tmp_path, DEFAULT_DATASET, SCENARIOS)
+    out_dir = tmp_path / "out"
+    assert cli(["run", run, "--samples", "300", "--out", out_dir, "--quiet"], capsys)[0] == 0
+    before = {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()}
+    code, out, err = cli(["run", run, "--deterministic", "--out", out_dir], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {out_dir}: holds a Monte Carlo run; the nominal values "
+                          "would replace some of its files. Use --out for another folder, "
+                          "or --force to replace the run")
+    assert {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()} == before
+    code, out, err = cli(["run", run, "--deterministic", "--force", "--out", out_dir,
+                          "--quiet"], capsys)
+    assert code == 0, err
+    files = {p.name for p in out_dir.rglob("*") if p.is_file()}
+    assert files == {"summary.csv", "manifest.json", "scenarios.csv"}
+    # and a Monte Carlo run then starts afresh instead of skipping a "finished" run
+    code, out, err = cli(["run", run, "--samples", "300", "--out", out_dir], capsys)
+    assert code == 0 and "skipped" not in out
+    assert (out_dir / "samples.parquet").is_dir()
+
+
 # --------------------------------------------------------------------- Monte Carlo
 @pytest.fixture(scope="module")
 def chunked_runs(tmp_path_factory, report_calls):

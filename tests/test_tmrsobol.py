@@ -172,15 +172,17 @@ def test_evaluate_block_draws_the_same_rows(model, space):
 
 def test_tol_doubles_n_and_reuses_rows(small):
     kw = dict(seed=3, by=("metal-kind", "systematic"), metrics=["hidden_flows_mt"])
-    grown = tmrsobol.sobol(small, 64, tol=1e-9, max_n=256, **kw)
-    assert grown.history.n.tolist() == [64, 128, 256]
+    with pytest.warns(RuntimeWarning, match=r"tol = 1e-09 not reached: .* at N = max_n = 256"):
+        grown = tmrsobol.sobol(small, 64, tol=1e-9, max_n=256, **kw)
+    assert grown.history.n.tolist() == [64, 128, 256] and grown.tol_reached is False
     assert grown.history.widest_ST_conf.iloc[-1] < grown.history.widest_ST_conf.iloc[0]
     direct = tmrsobol.sobol(small, 256, **kw)
     assert grown.n_base == direct.n_base == 256
     pd.testing.assert_frame_equal(grown.frame, direct.frame)
     pd.testing.assert_frame_equal(grown.convergence, direct.convergence)
     stop = tmrsobol.sobol(small, 64, tol=10.0, **kw)  # met at once
-    assert stop.history.n.tolist() == [64]
+    assert stop.history.n.tolist() == [64] and stop.tol_reached is True
+    assert direct.tol_reached is None
 
 
 def test_convergence_table_has_prefixes(result):

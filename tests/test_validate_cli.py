@@ -39,6 +39,28 @@ def test_validate_tiny_dataset_and_csv(tmp_path, make_dataset, capsys):
                                 f"{folder / 'mines.csv'}: valid (as part of dataset {folder})"]
 
 
+def test_validate_a_folder_of_run_files_checks_each(tmp_path, make_dataset, capsys):
+    """Like ``uncertainty run FOLDER``: a folder without mines.csv stands for its run files."""
+    folder = make_dataset(tmp_path / "ds")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name in ("a", "b"):
+        (runs / f"{name}.toml").write_text(f'name = "{name}"\ndataset = "{folder.as_posix()}"\n',
+                                           encoding="utf-8")
+    assert main(["validate", str(runs)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines() == [f"{runs / 'a.toml'}: valid run file",
+                                f"{runs / 'b.toml'}: valid run file"]
+
+
+def test_validate_a_folder_that_is_neither(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    assert main(["validate", str(tmp_path)]) == 2
+    _, err = capsys.readouterr()
+    assert err == (f"error: {tmp_path}: not a dataset folder (no mines.csv) nor a folder of run "
+                   "files (*.toml)\n")
+
+
 def _space_importable() -> str | None:
     for mod in ("uncertainty.dists", "uncertainty.space", "uncertainty.pipeline"):
         try:

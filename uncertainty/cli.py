@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -94,10 +95,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _validate(paths: Sequence[Path]) -> int:
     from uncertainty.config import load_run
-    from uncertainty.data import load_dataset
+    from uncertainty.data import DataValidationError, load_dataset
 
-    for p in paths:
+    todo: list[Path] = []
+    for p in paths:  # a folder of run files (as `uncertainty run` takes) stands for its files
+        runs = sorted(p.glob("*.toml")) if p.is_dir() and not (p / "mines.csv").exists() else []
+        todo.extend(runs or [p])
+    for p in todo:
         if p.is_dir():
+            if not (p / "mines.csv").exists():
+                raise DataValidationError(p, "not a dataset folder (no mines.csv) nor a folder "
+                                          "of run files (*.toml)")
             load_dataset(p)
             print(f"{p}: valid dataset")
         elif p.suffix == ".toml":
@@ -115,8 +123,6 @@ def _validate(paths: Sequence[Path]) -> int:
             load_dataset(p.parent)
             print(f"{p}: valid (as part of dataset {p.parent})")
         else:
-            from uncertainty.data import DataValidationError
-
             raise DataValidationError(p, "not a dataset folder, a .csv table or a .toml run file")
     return 0
 
@@ -167,10 +173,14 @@ def _sobol(args: argparse.Namespace) -> int:
         raise ConfigError(args.run, "--by", "level 'custom' needs [sensitivity.groups]",
                           "custom")
     run = replace(run, sensitivity=se)
-    out = args.out or pipeline.default_out_dir(run)
+    out = args.out or pipeline.default_out_dir(run, "sobol")
     try:
-        pipeline.run_sobol(run, out, quiet=args.quiet, workers=args.workers,
-                           scheduler=args.scheduler)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            pipeline.run_sobol(run, out, quiet=args.quiet, workers=args.workers,
+                               scheduler=args.scheduler)
+        for w in caught:  # e.g. tol not reached: a plain line, not a warning's traceback
+            print(f"warning: {w.message}", file=sys.stderr)
     except ValueError as exc:
         if isinstance(exc, USER_ERRORS):
             raise

@@ -49,10 +49,26 @@ __all__ = [
 SUMMARY_COLUMNS = ("metric", "nominal", "mean", "sd", "p2_5", "p50", "p97_5", "n")
 
 
-def default_out_dir(run: RunConfig) -> Path:
-    """``runs/out/<name>/`` beside the run file (or under the working folder)."""
+def default_out_dir(run: RunConfig, kind: str = "montecarlo") -> Path:
+    """``runs/out/<name>/`` beside the run file (or under the working folder) for a
+    Monte Carlo run; its ``nominal/`` and ``sobol/`` subfolders for a deterministic run
+    and a stand-alone sensitivity analysis, so that neither replaces a run's files."""
     base = run.path.parent if run.path is not None else Path.cwd() / "runs"
-    return base / "out" / run.name
+    out = base / "out" / run.name
+    return out / {"montecarlo": "", "deterministic": "nominal", "sobol": "sobol"}[kind]
+
+
+def _holds_montecarlo(out: Path) -> bool:
+    """Whether ``out`` holds (part of) a Monte Carlo run's results."""
+    return (out / "progress.json").is_file() or (out / "samples.parquet").is_dir()
+
+
+def _refuse_montecarlo(out: Path, what: str, force_hint: bool) -> None:
+    from uncertainty.store import ResultsError
+
+    raise ResultsError(f"{out}: holds a Monte Carlo run; {what} would replace some of its "
+                       f"files. Use --out for another folder"
+                       + (", or --force to replace the run" if force_hint else ""))
 
 
 def model_for(run: RunConfig) -> tuple[Dataset, Model]:
@@ -94,10 +110,13 @@ def nominal_values(run: RunConfig, ds: Dataset, model: Model,
 
 
 def run_deterministic(run: RunConfig, out_dir: str | Path, *,
-                      echo: Callable[[str], None] | None = None) -> pd.DataFrame:
+                      echo: Callable[[str], None] | None = None,
+                      force: bool = False) -> pd.DataFrame:
     """Evaluate the run at nominal values; write ``summary.csv``, ``scenarios.csv``, manifest.
 
-    Returns the summary table.
+    A folder that holds a Monte Carlo run is refused (:class:`~uncertainty.store.ResultsError`)
+    unless ``force``, which removes that run's results first: a folder never mixes the
+    files of two runs. Returns the summary table.
     """
     from uncertainty.space import build_space
 
@@ -113,6 +132,10 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
     scen = scenarios.nominal_table(plan, model)
     out = Path(out_dir)
     with store.lock_folder(out):
+        if _holds_montecarlo(out):
+            if not force:
+                _refuse_montecarlo(out, "the nominal values", True)
+            _clear(out)
         store.write_csv(out / "summary.csv", summary)
         if len(scen):
             store.write_csv(out / "scenarios.csv", scen)
@@ -248,6 +271,9 @@ def _clear(out: Path) -> None:
             d.rmdir()
     for name in RESULT_FILES:
         (out / name).unlink(missing_ok=True)
+    for p in [*out.glob("sobol_*.csv"), *out.glob("figures/*"), *out.glob("tables/*")]:
+        if p.is_file():
+            p.unlink()
 
 
 def _remove_temporaries(out: Path) -> None:
@@ -343,7 +369,8 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
 
     if out is not None and len(runs) > 1:
         raise ConfigError(out, "--out", "one out folder cannot hold several runs", str(out))
-    outs = [Path(out) if out is not None else default_out_dir(r) for r in runs]
+    kind = "deterministic" if deterministic else "montecarlo"
+    outs = [Path(out) if out is not None else default_out_dir(r, kind) for r in runs]
     seen: dict[Path, RunConfig] = {}
     for r, o in zip(runs, outs, strict=True):
         key = o.resolve()
@@ -356,7 +383,7 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
     if deterministic:
         results: list[pd.DataFrame | None] = []
         for r, o in zip(runs, outs, strict=True):
-            results.append(run_deterministic(r, o, echo=echo))
+            results.append(run_deterministic(r, o, echo=echo, force=force))
             if echo:
                 echo(f"wrote {o}")
         return results
@@ -540,12 +567,27 @@ def _write_sobol(out: Path, res) -> None:
 
 def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False,
               workers: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
-    """Sensitivity alone: write sobol.csv, its convergence table and the extra tables."""
+    """Sensitivity alone: write sobol.csv, its convergence table, the extra tables and a
+    manifest (``kind = "sobol"``). A folder that holds a Monte Carlo run is refused
+    (:class:`~uncertainty.store.ResultsError`): its own sensitivity comes from its run
+    file, and a separate analysis must not replace it under its manifest."""
     out = Path(out_dir)
     ds, model = model_for(run)
+    t0 = time.perf_counter()
     with store.lock_folder(out):
+        if _holds_montecarlo(out):
+            _refuse_montecarlo(out, "a separate sensitivity analysis", False)
+        for old in out.glob("sobol*.csv"):  # a previous analysis's tables (e.g. its s2)
+            old.unlink()
         res = _sobol_result(run, ds, model, quiet=quiet, workers=workers, scheduler=scheduler)
         _write_sobol(out, res)
+        se = run.sensitivity
+        store.write_json(out / "manifest.json", store.manifest(
+            kind="sobol", complete=True, run_name=run.name, seed=se.seed,
+            n_base=int(res.n_base), levels=list(se.by), metrics=list(se.metrics),
+            num_resamples=se.num_resamples, conf_level=se.conf_level,
+            inputs=store.input_hashes(ds.hashes, run.path), run=json_safe(run.resolved),
+            dataset=str(run.dataset), timings={"total_s": time.perf_counter() - t0}))
     frame = res.to_frame()
     if not quiet:
         print(frame.sort_values("ST", ascending=False).head(20).to_string(index=False))

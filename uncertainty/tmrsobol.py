@@ -86,6 +86,7 @@ names of the other three.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,6 +166,9 @@ class TmrSobolResult:
         each N (several rows when ``tol`` doubled N).
     cost : pandas.DataFrame
         :func:`cost_rows` of the run.
+    tol_reached : bool or None
+        With ``tol``: whether the widest ST half-width fell below it before ``max_n``
+        (if not, a :class:`RuntimeWarning` says so); None without ``tol``.
     """
 
     frame: pd.DataFrame
@@ -185,6 +189,7 @@ class TmrSobolResult:
     delta: pd.DataFrame | None = None
     s2: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    tol_reached: bool | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The indices (``sobol.csv``)."""
@@ -362,6 +367,11 @@ def sobol_model(model: Model, space: ParameterSpace, n_base: int, *, seed: int,
     finally:
         if runner is not None:
             runner.close()
+    tol_reached = None if tol is None else bool(widest < tol)
+    if tol_reached is False:
+        warnings.warn(f"tol = {tol} not reached: the widest ST half-width of the top {top} "
+                      f"factors is {widest:.4f} at N = max_n = {n}; raise max_n (or tol)",
+                      RuntimeWarning, stacklevel=2)
 
     t3 = time.perf_counter()
     with single_threaded_blas():
@@ -384,7 +394,7 @@ def sobol_model(model: Model, space: ParameterSpace, n_base: int, *, seed: int,
         n_params=space.n_params, levels=levels, metrics=tuple(labels), log=log,
         history=pd.DataFrame(history, columns=["n", "widest_ST_conf"]), cost=cost,
         delta=delta_frame, s2=pd.concat(s2, ignore_index=True) if s2 else None,
-        timings=timings)
+        timings=timings, tol_reached=tol_reached)
 
 
 def sobol(run_or_dataset: Any, n_base: int, *, seed: int, by: str | Sequence[str] = "parameter",
