@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -381,11 +382,11 @@ class Dataset:
 
     def global_value(self, name: str) -> float:
         g = self.tables["globals"].set_index("parameter")
-        return float(g.loc[name, "value"])
+        return float(cast(float, g.loc[name, "value"]))
 
     def global_gsd(self, name: str) -> float:
         g = self.tables["globals"].set_index("parameter")
-        return float(g.loc[name, "gsd"])
+        return float(cast(float, g.loc[name, "gsd"]))
 
 
 def _check_refs(
@@ -472,11 +473,12 @@ def load_dataset(path: str | Path) -> Dataset:
                 row=i + 2, row_id=f"metal={m}, country={c}", column="country", value=c,
             )
     fleet = tables["fleet"]
-    for i, r in fleet.iterrows():
+    for label, r in fleet.iterrows():
         if not r.battery_kwh_min <= r.battery_kwh_mode <= r.battery_kwh_max:
             raise DataValidationError(
                 p["fleet"], "must have battery_kwh_min <= battery_kwh_mode <= battery_kwh_max",
-                row=int(i) + 2, row_id=f"vehicle={r.vehicle}", column="battery_kwh_mode",
+                row=int(cast(int, label)) + 2, row_id=f"vehicle={r.vehicle}",
+                column="battery_kwh_mode",
                 value=r.battery_kwh_mode,
             )
     glob = set(tables["globals"]["parameter"])

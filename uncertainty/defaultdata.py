@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,8 +134,8 @@ def _draw_mines(folder: Path, arche: pd.DataFrame) -> pd.DataFrame:
         for country, n_c in _mines_per_country(n_metal, shares).items():
             for i in range(n_c):
                 key = archetype_for(metal, country, i)
-                p = a.loc[key]
-                div, basis = _UNIT[p.grade_unit]
+                p: Any = a.loc[key]  # one archetype row (a Series)
+                div, basis = _UNIT[str(p.grade_unit)]
                 grade = np.clip(p.grade_median * np.exp(p.grade_log_sd * rng.standard_normal()),
                                 p.grade_min, p.grade_max) / div
                 if p.mining_method == "brine":
@@ -158,8 +159,9 @@ def _draw_mines(folder: Path, arche: pd.DataFrame) -> pd.DataFrame:
                     "name": f"Synthetic {metal.replace('_', ' ')} mine {country} {i + 1}",
                     "country": country, "country_name": countries[country], "metal": metal,
                     "archetype": key, "mining_method": p.mining_method,
-                    "production_t": _sig(size), "grade": _sig(grade), "grade_unit": basis,
-                    "stripping_ratio": _sig(sr), "mill_recovery": _sig(min(rec, 1.0)),
+                    "production_t": _sig(float(size)), "grade": _sig(float(grade)),
+                    "grade_unit": basis, "stripping_ratio": _sig(float(sr)),
+                    "mill_recovery": _sig(float(min(rec, 1.0))),
                     "conc_grade": "" if np.isnan(conc) else _sig(conc),
                     "refining_recovery": _sig(rr), "alloc_economic": _sig(econ),
                     "alloc_mass": _sig(mass), "main_product": "true" if main else "false",
@@ -226,8 +228,8 @@ def generate(folder: str | Path) -> pd.DataFrame:
         ("other_stripping_multiplier", x[1], "hidden_flows_mt"),
         ("grid_hf_kg_per_kwh", x[2], "energy_hidden_share"),
     ]
-    rows = [(k, v, t, TARGETS[t], achieved[t]) for k, v, t in rows]
-    cal = pd.DataFrame(rows, columns=["knob", "value", "target_metric", "target", "achieved"])
+    table = [(k, v, t, TARGETS[t], achieved[t]) for k, v, t in rows]
+    cal = pd.DataFrame(table, columns=["knob", "value", "target_metric", "target", "achieved"])
     _write_csv(cal, folder / "calibration.csv")
     return cal
 

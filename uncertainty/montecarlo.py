@@ -215,7 +215,8 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
                 out[si, a:b] = evaluate(model, *x, scenario=sc)
         return out
     # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
-    _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars,
+    # (mypy reads a numba Dispatcher's __call__, not the kernel's signature)
+    _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars,  # type: ignore[call-arg]
                *mk.lognormal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
                space.n_globals, space.mine_call0, space.correlation,
                *mk.mine_tables(model, space), model.mine_metal, model.mine_group,

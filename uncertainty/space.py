@@ -410,9 +410,9 @@ def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
             if not isinstance(d, dists.Dirichlet) or d.dim != len(idx):
                 raise SpaceError(f"override '{pattern}': a share group of {len(idx)} rows needs "
                                  f"dist = 'dirichlet' with {len(idx)} shares")
-            for k, i in enumerate(idx):
-                objs[i] = d
-                nominal[i] = d.shares[k]
+            for k, j in enumerate(idx.tolist()):
+                objs[j] = d
+                nominal[j] = d.shares[k]
             continue
         hits = [index[pattern]] if pattern in index else [
             i for i, nm in enumerate(names) if _wildcard(pattern).fullmatch(nm)]
@@ -425,8 +425,9 @@ def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
             raise SpaceError(f"override '{pattern}': a Dirichlet applies to a share group "
                              f"({', '.join(sorted(groups))})")
         for i in hits:
-            if table.at[i, "group"]:
+            group = str(table.at[i, "group"])
+            if group:
                 raise SpaceError(f"override '{pattern}': '{names[i]}' belongs to the share group "
-                                 f"'{table.at[i, 'group']}'; override the group with a dirichlet")
+                                 f"'{group}'; override the group with a dirichlet")
             objs[i] = d
             nominal[i] = float(d.ppf(np.array([0.5]))[0]) if d.name != "fixed" else d.value
