@@ -176,3 +176,16 @@ def test_validate_rejects_inapplicable_scenario(tmp_path, make_dataset, capsys, 
     assert main(["validate", str(p)]) == 2
     _, err = capsys.readouterr()
     assert err.startswith("error: ") and needle in err
+
+
+def test_version_and_help_describe_the_tool(capsys):
+    import uncertainty
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"uncertainty {uncertainty.__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the description
+    assert "Total Material Requirement" in out and "argument parsing" not in out

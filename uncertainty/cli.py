@@ -46,30 +46,42 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="uncertainty", description=__doc__.splitlines()[0])
+    from uncertainty import __version__
+
+    p = _Parser(prog="uncertainty", description=(
+        "Monte Carlo uncertainty and Sobol sensitivity of mine-site-specific Total Material "
+        "Requirement (TMR): the hidden flows behind a product's metals. Exit status 0 on "
+        "success, 2 on invalid input (one line naming file, row or key, value and rule)."))
+    p.add_argument("--version", action="version", version=f"uncertainty {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="Monte Carlo, sensitivity and scenarios as the run file says")
     r.add_argument("runs", nargs="*", type=Path,
                    help="run files or folders of run files (default runs/china-2019.toml)")
-    r.add_argument("--samples", type=_positive_int)
-    r.add_argument("--seed", type=_nonneg_int)
-    r.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/)")
-    r.add_argument("--chunk-size", type=_positive_int)
+    r.add_argument("--samples", type=_positive_int,
+                   help="Monte Carlo samples (default: the run file's, 1,000,000 for the default)")
+    r.add_argument("--seed", type=_nonneg_int, help="seed of the counter-based generator")
+    r.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/; with "
+                   "--deterministic runs/out/<name>/nominal/)")
+    r.add_argument("--chunk-size", type=_positive_int,
+                   help="samples per stored chunk (results do not depend on it)")
     r.add_argument("--workers", type=_positive_int, help="start a local Dask cluster of N workers")
     r.add_argument("--scheduler", help="address of an existing Dask scheduler")
     r.add_argument("--deterministic", action="store_true", help="nominal values only")
     r.add_argument("--resume", action="store_true", help="finish an interrupted run")
-    r.add_argument("--force", action="store_true", help="re-run finished runs")
+    r.add_argument("--force", action="store_true",
+                   help="re-run finished runs, replacing what the out folder holds")
     r.add_argument("--quiet", action="store_true")
 
     s = sub.add_parser("sobol", help="Sobol sensitivity alone")
-    s.add_argument("run", type=Path)
-    s.add_argument("--base-samples", type=_positive_int)
+    s.add_argument("run", type=Path, help="run file")
+    s.add_argument("--base-samples", type=_positive_int, help="N, a power of 2")
     s.add_argument("--by", action="append",
-                   choices=["parameter", "mine", "metal-kind", "country", "systematic", "custom"])
-    s.add_argument("--metric", action="append")
-    s.add_argument("--out", type=Path)
+                   choices=["parameter", "mine", "metal-kind", "country", "systematic", "custom"],
+                   help="level of the indices (repeat for several; custom: the run file's "
+                   "[sensitivity.groups])")
+    s.add_argument("--metric", action="append", help="metric to analyse (repeat for several)")
+    s.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/sobol/)")
     s.add_argument("--log", action="store_true", help="indices of the log of each metric")
     s.add_argument("--ci-method", choices=["normal", "percentile"])
     s.add_argument("--tol", type=float, help="double N until the widest ST half-width < TOL")
@@ -81,14 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true")
 
     v = sub.add_parser("validate", help="check data folders and run files")
-    v.add_argument("paths", nargs="+", type=Path)
+    v.add_argument("paths", nargs="+", type=Path,
+                   help="dataset folders, tables (*.csv), run files or folders of run files")
 
     rep = sub.add_parser("report", help="rebuild figures and report from stored results")
-    rep.add_argument("outdir", type=Path)
+    rep.add_argument("outdir", type=Path, help="out folder of a finished Monte Carlo run")
 
     b = sub.add_parser("bench", help="throughput of the kernel and the Sobol engine")
-    b.add_argument("--json", action="store_true")
-    b.add_argument("--samples", type=_positive_int, default=None)
+    b.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    b.add_argument("--samples", type=_positive_int, default=None,
+                   help="samples of the kernel timing (default 200,000)")
     b.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     return p
 

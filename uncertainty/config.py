@@ -38,7 +38,11 @@ class ConfigError(ValueError):
 
     def __init__(self, file: str | Path, key: str, rule: str, value: object = None) -> None:
         self.file, self.key, self.rule, self.value = str(file), key, rule, value
-        super().__init__(f"{file}: key '{key}': {rule} (got {value!r})")
+        # "<file>": the file as a whole; "--x": a command-line option given with the file
+        where = "" if key == "<file>" else (
+            f"option '{key}': " if key.startswith("--") else f"key '{key}': ")
+        got = "" if value is None else f" (got {value!r})"
+        super().__init__(f"{file}: {where}{rule}{got}")
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,9 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
                                  "scenario", "montecarlo", "sensitivity", "scenarios",
                                  "overrides", "report"})
     name = data.get("name")
+    if name is None:
+        raise ConfigError(file, "name", "is required: a simple name of letters, digits, '.', "
+                          "'_' or '-' (it names the out folder)")
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise ConfigError(file, "name", "must be a simple name of letters, digits, '.', '_' or "
                           "'-' (it names the out folder; no path separators or '..')", name)

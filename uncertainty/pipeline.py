@@ -75,8 +75,10 @@ def model_for(run: RunConfig) -> tuple[Dataset, Model]:
     """Load the run's dataset and build its model."""
     from uncertainty.config import ConfigError
 
-    ds = load_dataset(run.dataset)
     file = run.path or "<run>"
+    if not Path(run.dataset).is_dir():
+        raise ConfigError(file, "dataset", "folder not found", str(run.dataset))
+    ds = load_dataset(run.dataset)
     if run.domestic not in set(ds.tables["countries"]["iso3"]):
         raise ConfigError(file, "domestic", "must be a country code of the dataset", run.domestic)
     model = build_model(ds, allocation=run.allocation, domestic=run.domestic)
