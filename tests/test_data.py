@@ -93,7 +93,8 @@ def test_duplicate_mine_id(tmp_path, make_dataset):
     rows = [MINE, dict(MINE, production_t="50")]
     with pytest.raises(DataValidationError,
                        match=r"mines\.csv: row 3 \(mine_id=CU-CHL-001\), column 'mine_id': "
-                             r"duplicate mine_id.*\(got 'CU-CHL-001'\)"):
+                             r"duplicate mine_id \(each must be unique; first on row 2\) "
+                             r"\(got 'CU-CHL-001'\)"):
         load_dataset(make_dataset(tmp_path, mines=rows))
 
 

@@ -335,8 +335,11 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
         key_val = ", ".join(str(df.iloc[i][k]) for k in spec.key)
+        same = (df[list(spec.key)] == df.iloc[i][list(spec.key)]).all(axis=1).to_numpy()
+        first = int(same.nonzero()[0][0])
         raise DataValidationError(
-            path, f"duplicate {'/'.join(spec.key)} (each must be unique)", row=i + 2,
+            path, f"duplicate {'/'.join(spec.key)} (each must be unique; first on row "
+            f"{first + 2})", row=i + 2,
             row_id=_row_label(spec, raw, i), column=spec.key[0], value=key_val,
         )
     return df
