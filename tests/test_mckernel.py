@@ -37,7 +37,7 @@ import pandas as pd
 import pytest
 import scipy.special as sc
 from conftest import DEFAULT_DATASET
-from layout import documented_parameter_indices
+from layout import documented_parameter_indices, kernel_dirichlet_rows
 
 from uncertainty import _mckernels as mk
 from uncertainty import dists, rng
@@ -83,12 +83,8 @@ def numpy_path(model, space, seed: int, start: int, count: int) -> np.ndarray:
     for j, d in enumerate(space.dists):
         if not isinstance(d, dists.Dirichlet):
             x[:, j] = d.ppf(u[:, j])
-    for f, ln in zip(space.dir_first, space.dir_len, strict=True):
-        alphas = np.ascontiguousarray(space.dir_alpha[f:f + ln])
-        for i in range(count):
-            out = np.empty(ln)
-            rng.dirichlet_variate(seed, start + i, int(f), alphas, out)
-            x[i, f:f + ln] = out
+    shares = [j for j, d in enumerate(space.dists) if isinstance(d, dists.Dirichlet)]
+    x[:, shares] = kernel_dirichlet_rows(space, seed, start, count)[:, shares]
     mine = x[:, ng:].reshape(count, nm, 3)
     return evaluate_reference(model, mine[:, :, 0], mine[:, :, 1], mine[:, :, 2], x[:, :ng])
 

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import scipy.special as sc
 from conftest import DEFAULT_DATASET, MINE, base_tables, write_dataset
-from layout import documented_parameter_indices
+from layout import documented_parameter_indices, kernel_dirichlet_rows
 
 from uncertainty import rng
 from uncertainty.config import parse_run
@@ -41,18 +41,6 @@ SEED = 20190101
 
 
 # ------------------------------------------------------------------------- helpers
-
-
-def kernel_dirichlet_rows(space: ParameterSpace, seed: int, start: int, count: int) -> np.ndarray:
-    """The kernel's Dirichlet draws of every group (columns of the global vector)."""
-    glob = np.full((count, space.n_globals), np.nan)
-    for f, ln in zip(space.dir_first, space.dir_len, strict=True):
-        alphas = np.ascontiguousarray(space.dir_alpha[f:f + ln])
-        for i in range(count):
-            out = np.empty(ln)
-            rng.dirichlet_variate(seed, start + i, int(f), alphas, out)
-            glob[i, f:f + ln] = out
-    return glob
 
 
 def transform_path(model, space: ParameterSpace, seed: int, start: int, count: int, *,
