@@ -318,7 +318,9 @@ def test_scenario_changes_agree_with_scenarios_csv(out: Path) -> None:
 
 @pytest.mark.parametrize(("value", "width", "text"), [
     (1242.548, 723.7, "1240"), (31.7478, 7.64, "31.7"), (0.0260390, 0.01470, "0.026"),
-    (-0.0001, 0.1, "0.00"), (0.0, 0.0, "0"), (-98.000000000000014, 2.8e-14, "-98.0000"),
+    (-0.0001, 0.1, "0.00"), (0.0, 0.0, "0"),
+    (-98.000000000000014, 2.8e-14, "-98"),  # a constant change up to rounding: no interval
+    (-98.0, 1e-6, "-98.0000"),  # a real interval far narrower than the value: 6 digits
     (float("nan"), 1.0, "–"), (2.5, float("nan"), "2.5"), (1234.5, 0.0, "1234"),
 ])
 def test_format_number(value: float, width: float, text: str) -> None:

@@ -72,7 +72,8 @@ def format_number(value: float, width: float | None = None, *, digits: int | Non
     value : float
     width : float, optional
         Width of the value's interval (e.g. ``p97_5 - p2_5``): the value is rounded to
-        two significant digits of it (:func:`decimals`).
+        two significant digits of it (:func:`decimals`). A width below 1e-9 of the value
+        (a constant up to rounding) counts as no interval.
     digits : int, optional
         Decimal places to use instead (may be negative).
 
@@ -86,6 +87,8 @@ def format_number(value: float, width: float | None = None, *, digits: int | Non
     if value is None or not math.isfinite(float(value)):
         return "–"
     value = float(value)
+    if width is not None and math.isfinite(width) and width <= 1e-9 * abs(value):
+        width = None  # a constant up to rounding (e.g. a fixed change): no interval to go by
     d = digits if digits is not None else decimals(width if width is not None else math.nan)
     if d is not None and digits is None and value != 0:
         # an interval far narrower than the value: at most six significant digits
