@@ -86,6 +86,26 @@ def test_per_mine_and_systematic_switches(default_dataset, model):
     np.testing.assert_array_equal(sp.nominal, build_space(None, default_dataset, model).nominal)
 
 
+def test_global_inputs_switch_fixes_every_global_at_nominal(default_dataset, model):
+    """``global_inputs = false``: global rows Fixed at their nominal values (share groups
+    at their shares, no Dirichlet left), per-mine and systematic rows untouched; an
+    override still applies on top."""
+    full = build_space(None, default_dataset, model)
+    sp = build_space(run_with(montecarlo={"global_inputs": False}, overrides={
+        "grid_hf_kg_per_kwh": {"dist": "lognormal", "median": 0.9, "gsd": 1.5}}),
+        default_dataset, model)
+    t = sp.table
+    glob = (t.level == "global") & (t.name != "grid_hf_kg_per_kwh")
+    assert (t.family[glob] == "fixed").all()
+    assert [d.value for d, g in zip(sp.dists, glob, strict=True) if g] == \
+        list(full.nominal[glob.to_numpy()])
+    assert sp.dir_first.size == 0 and full.dir_first.size > 0
+    assert sp.dists[sp.names.index("grid_hf_kg_per_kwh")] == dists.LogNormal(0.9, 1.5)
+    rest = ~(t.level == "global").to_numpy()
+    assert [sp.dists[j] for j in np.flatnonzero(rest)] == \
+        [full.dists[j] for j in np.flatnonzero(rest)]
+
+
 # ---------------------------------------------------------------------- overrides
 def test_override_by_exact_name(default_dataset, model, space):
     sp = build_space(run_with(overrides={

@@ -55,6 +55,7 @@ class MonteCarloConfig:
     sampler: str = "philox"
     per_mine: bool = True
     systematic: bool = True
+    global_inputs: bool = True
     grade_stripping_correlation: float = 0.0
 
 
@@ -251,6 +252,8 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
         sampler=sampler,
         per_mine=_bool(file, "montecarlo.per_mine", mc.get("per_mine", d.per_mine)),
         systematic=_bool(file, "montecarlo.systematic", mc.get("systematic", d.systematic)),
+        global_inputs=_bool(file, "montecarlo.global_inputs",
+                            mc.get("global_inputs", d.global_inputs)),
         grade_stripping_correlation=_number(
             file, "montecarlo.grade_stripping_correlation",
             mc.get("grade_stripping_correlation", 0.0), -0.99, 0.99, "[-0.99, 0.99]"),

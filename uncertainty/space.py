@@ -235,14 +235,17 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
     Parameters
     ----------
     run : RunConfig or None
-        Supplies ``montecarlo.per_mine``, ``montecarlo.systematic``, the grade-stripping
-        correlation and ``overrides``.
+        Supplies ``montecarlo.per_mine``, ``montecarlo.systematic``,
+        ``montecarlo.global_inputs`` (False: every global input at its nominal value,
+        share groups at their shares), the grade-stripping correlation and
+        ``overrides`` (applied after the switches).
     ds, model : the run's dataset and model
     extra_overrides : mapping, optional
         More overrides on top of the run's (a scenario's).
     """
     per_mine = True if run is None else run.montecarlo.per_mine
     systematic = True if run is None else run.montecarlo.systematic
+    global_inputs = True if run is None else run.montecarlo.global_inputs
     rho = 0.0 if run is None else run.montecarlo.grade_stripping_correlation
     overrides: dict[str, Mapping[str, Any]] = dict(getattr(run, "overrides", {}) or {})
     overrides.update(extra_overrides or {})
@@ -340,6 +343,10 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         add(f"stripping_ratio[{mid}]", "mine", "stripping_ratio", ds_, s0, **tags)
         add(f"recovery[{mid}]", "mine", "recovery", dr, r0, **tags)
 
+    if not global_inputs:  # every global input at its nominal value; overrides still apply
+        for j in range(n_globals):
+            if rows[j]["level"] == "global":
+                objs[j] = dists.Fixed(nominal[j])
     table = pd.DataFrame(rows)
     try:
         _apply_overrides(table, objs, nominal, overrides)
@@ -366,6 +373,8 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
             continue
         idx = grp.index.to_numpy()
         d = objs[idx[0]]
+        if not isinstance(d, dists.Dirichlet):  # a share group fixed at its shares
+            continue
         firsts.append(int(idx[0]))
         lens.append(len(idx))
         dir_alpha[idx] = np.asarray(d.alphas)
