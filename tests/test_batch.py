@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from outputs import assert_same_outputs, files
 
-from uncertainty import cli, pipeline, store
+from uncertainty import cli, pipeline, rng, store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,6 +175,27 @@ def test_batch_skips_finished_runs_unless_forced(tmp_path, make_dataset, capsys)
                      err), err
     assert "use --force to replace it" in err
     assert [files(o) for o in outs] == again
+
+
+def test_a_run_of_another_generator_is_never_skipped_or_resumed(tmp_path, make_dataset,
+                                                                capsys):
+    """A folder whose progress.json records another random-number generator (a run made
+    before the generator or its counter layout changed) is refused as finished with
+    other settings, and cannot be resumed: its chunks must not mix with this one's."""
+    runs = _tiny_runs(tmp_path, make_dataset, ("a",))
+    assert cli.main(["run", str(runs), "--quiet"]) == 0
+    out = runs / "out" / "a"
+    state = json.loads((out / "progress.json").read_text())
+    assert state["generator"] == rng.GENERATOR
+    assert json.loads((out / "manifest.json").read_text())["generator"] == rng.GENERATOR
+    (out / "progress.json").write_text(json.dumps({**state, "generator": "Philox4x64-10"}))
+    capsys.readouterr()
+    assert cli.main(["run", str(runs), "--quiet"]) == 2
+    assert "(random-number generator changed)" in capsys.readouterr().err
+    (out / "progress.json").write_text(json.dumps(
+        {**state, "generator": "Philox4x64-10", "complete": False}))
+    assert cli.main(["run", str(runs), "--resume", "--quiet"]) == 2
+    assert "random-number generator changed" in capsys.readouterr().err
 
 
 def test_batch_validates_every_run_before_writing(tmp_path, make_dataset, capsys):

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uncertainty import scenarios, store
+from uncertainty import rng, scenarios, store
 from uncertainty.config import RunConfig
 from uncertainty.data import Dataset, load_dataset
 from uncertainty.model import Model, Scenario, build_model, evaluate
@@ -212,7 +212,7 @@ def _prepare(run: RunConfig, out: Path) -> _Prepared:
     inputs = store.input_hashes(ds.hashes, run.path)
     state = json_safe({"run_name": run.name, "seed": mc.seed, "samples": mc.samples,
                        "chunk_size": mc.chunk_size, "sampler": mc.sampler, "inputs": inputs,
-                       "run": run.resolved})
+                       "run": run.resolved, "generator": rng.GENERATOR})
     return _Prepared(run, out, ds, model, space, plan, inputs, state)
 
 
@@ -236,8 +236,10 @@ def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
         prev = {k: v for k, v in prev.items() if k != "complete"}
 
     def differs() -> str:
-        words = {"run": "resolved run file", "inputs": "input files", "run_name": "name"}
-        order = ("samples", "seed", "chunk_size", "sampler", "run_name", "inputs", "run")
+        words = {"run": "resolved run file", "inputs": "input files", "run_name": "name",
+                 "generator": "random-number generator"}
+        order = ("samples", "seed", "chunk_size", "sampler", "run_name", "inputs", "run",
+                 "generator")
         return ", ".join(words.get(k, k) for k in order if (prev or {}).get(k) != p.state.get(k))
 
     if complete:
@@ -465,7 +467,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         store.write_json(out / "manifest.json", store.manifest(
             kind="montecarlo", complete=True, run_name=run.name, seed=mc.seed,
             samples=mc.samples, chunk_size=mc.chunk_size, sampler=mc.sampler,
-            chunks=len(plan_chunks), inputs=p.inputs, run=p.state["run"],
+            generator=rng.GENERATOR, chunks=len(plan_chunks), inputs=p.inputs, run=p.state["run"],
             dataset=str(run.dataset), scenarios=plan.scenario_names, timings=timings,
             execution={"chunks_computed": len(todo), "dask_workers": runner.n_workers},
             sensitivity=({"n_base": run.sensitivity.n_base, "seed": run.sensitivity.seed,

@@ -88,6 +88,11 @@ _MASK32 = 2**32 - 1
 _MASK64 = 2**64 - 1
 _MAX_BLOCK = 2**31  # 2 b + 1 must fit in a 32-bit counter word
 
+GENERATOR = "Philox4x32-10, 53-bit uniforms; mines in groups of 128 (counter layout 2)"
+"""What draws a run's random numbers: stored with every Monte Carlo run, so that a run
+made by another generator or counter layout is never resumed, skipped as finished, or
+mixed with this one's chunks."""
+
 _u64 = np.uint64
 _M0_U = _u64(_M0)
 _M1_U = _u64(_M1)
