@@ -41,7 +41,7 @@ root (see the profile notes in the README's benchmark section).
    (``dists.ppf_kernel``, as before); a tail probability below ``exp(-25)`` (AS 241's
    far tail) goes to ``_special.ndtri_fast``.
 
-4. **Global rows**: uniforms four Philox blocks at a time (:func:`uniform_blocks`),
+4. **Global rows**: uniforms of all blocks at once, vectorised (:func:`uniform_blocks`),
    LogNormal rows vectorised (:func:`global_ppfs`), and ``rng.dirichlet_variate``'s
    draws vectorised (:func:`dirichlet_draws`, :func:`dirichlet_shares`) with its
    accept/reject decisions guaranteed identical: a member whose acceptance is not

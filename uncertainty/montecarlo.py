@@ -115,7 +115,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
         us[mine_group[m]] += mine_weight[m] * used
     n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
     for task in nb.prange(n_tasks):
-        glob = np.empty(((n_globals + 3) // 4 + 3) // 4 * 16)  # whole groups of 4 blocks
+        glob = np.empty(4 * ((n_globals + 3) // 4))  # whole blocks of four uniforms
         U = np.empty((4, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
         P = np.empty(logn_rows.shape[0])
