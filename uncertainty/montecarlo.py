@@ -128,6 +128,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
         TP = np.empty(3 * T)
         TZ = np.empty(3 * T)
         HW = np.empty(T)
+        E = np.empty(2 * T)
         first = task * _SAMPLES_PER_TASK
         for i in range(first, min(count, first + _SAMPLES_PER_TASK)):
             sample = start + i
@@ -148,7 +149,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
                     nt = mk.tail_list(n, A, TI, TP)
                     mk.tail_tile(nt, TI, TP, TZ, Z)
                     mk.mine_tile(n_runs[tile], bounds[tile], run_metal[tile], sys_g, sys_s,
-                                 sys_r, tt, Z, SG, HW)
+                                 sys_r, tt, Z, SG, HW, E)
                 while ps < slow.shape[0] and slow[ps] < a + n:  # the general path
                     m = slow[ps]
                     HW[m - a] = _general_mine(seed, sample, mine_call0, m, n_globals + 3 * m,
