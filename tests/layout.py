@@ -1,10 +1,8 @@
 """The counter layout of ``uncertainty.space``, written out independently for the tests.
 
-Global row ``j`` reads parameter ``j``. Mines come in groups of 128; mine ``i`` of group
-``t`` reads its grade and stripping ratio from the two uniforms of Philox call
-``base + i`` and its recovery from call ``base + 128 + i mod 64`` (uniform 0 for
-``i < 64``, 1 above), ``base = 2 ceil(n_globals / 4) + 192 t``. A call's uniforms are
-parameters ``2 c`` and ``2 c + 1``.
+Global row ``j`` reads parameter ``j``. Mine ``m`` reads its grade, stripping ratio and
+recovery from the three uniforms of Philox call ``ceil(n_globals / 3) + m``; the
+uniforms of call ``c`` are parameters ``3 c``, ``3 c + 1``, ``3 c + 2``.
 """
 
 from __future__ import annotations
@@ -20,11 +18,10 @@ from uncertainty import rng
 def documented_parameter_indices(n_globals: int, n_mines: int) -> np.ndarray:
     """Parameter index of every row: globals, then (grade, stripping, recovery) per mine."""
     out = list(range(n_globals))
+    first_call = math.ceil(n_globals / 3)
     for m in range(n_mines):
-        group, i = divmod(m, 128)
-        base = 2 * math.ceil(n_globals / 4) + 192 * group
-        rec_call, rec_word = (base + 128 + i, 0) if i < 64 else (base + 128 + i - 64, 1)
-        out += [2 * (base + i), 2 * (base + i) + 1, 2 * rec_call + rec_word]
+        call = first_call + m
+        out += [3 * call, 3 * call + 1, 3 * call + 2]
     return np.array(out, dtype=np.int64)
 
 

@@ -306,9 +306,9 @@ def test_dirichlet_draws_are_rng_dirichlet_variate():
 
 def test_general_path_and_tiles_read_the_documented_counters():
     """``mine_uniforms`` (one mine) and ``philox_tile`` (a tile at once) read the
-    uniforms of tests/layout.py, in every position of a group of 128 mines."""
+    uniforms of tests/layout.py, in every position of a tile."""
     seed, sample, n_globals, n_mines = 77, 2**33 + 5, 206, 1784
-    call0 = 2 * math.ceil(n_globals / 4)
+    call0 = math.ceil(n_globals / 3)
     params = documented_parameter_indices(n_globals, n_mines)[n_globals:].reshape(-1, 3)
     want = rng.uniforms_numpy(seed, np.array([sample]), params.ravel())[0].reshape(-1, 3)
     for m in (0, 1, 63, 64, 65, 127, 128, 191, 192, 255, 1783):
@@ -316,7 +316,7 @@ def test_general_path_and_tiles_read_the_documented_counters():
         assert list(got) == want[m].tolist(), m
     A = np.empty(3 * mk.TILE)
     for tile in range(-(-n_mines // mk.TILE)):
-        mk.philox_tile(np.uint64(seed), np.uint64(sample), call0 + 192 * tile, A)
+        mk.philox_tile(np.uint64(seed), np.uint64(sample), call0 + mk.TILE * tile, A)
         n = min(mk.TILE, n_mines - tile * mk.TILE)
         got = A.reshape(3, mk.TILE)[:, :n].T
         np.testing.assert_array_equal(got, want[tile * mk.TILE:tile * mk.TILE + n])

@@ -14,12 +14,13 @@ from scipy.stats import qmc
 from uncertainty.rng import (
     _philox4x32_10_numpy,
     _unit,
+    _unit42,
     dirichlet_variate,
     gamma_variate,
     philox4x32_10,
     sobol_points,
     uniform,
-    uniform_block,
+    uniform_triple,
     uniforms,
     uniforms_numpy,
 )
@@ -150,29 +151,38 @@ def test_philox_matches_randomgen_philox_bit_for_bit() -> None:
         np.testing.assert_array_equal(got_numpy, expected_a[rows])
 
 
-def _layout_uniforms(seed: int, sample: int, block: int, substream: int) -> list[float]:
-    """The four uniforms of a block as the module docstring defines them, from
+def _layout_words(seed: int, sample: int, call: int, substream: int) -> list[int]:
+    """The four words of a call as the module docstring lays out its counter, from
     randomgen's Philox4x32-10 and Python integers."""
-    words: list[int] = []
-    for h in (0, 1):
-        counter = _words(sample, 2)[0] + ((2 * block + h) << 32) + \
-            ((sample >> 32) << 64) + (substream << 96)
-        words += [int(w) for w in _randomgen_philox_blocks(counter, seed, 1)[0]]
+    counter = _words(sample, 2)[0] + (call << 32) + ((sample >> 32) << 64) + (substream << 96)
+    return [int(w) for w in _randomgen_philox_blocks(counter, seed, 1)[0]]
+
+
+def _layout_uniforms(seed: int, sample: int, block: int, substream: int) -> list[float]:
+    """The four 53-bit uniforms of a gamma block (calls ``2 block``, ``2 block + 1``)."""
+    words = _layout_words(seed, sample, 2 * block, substream) + \
+        _layout_words(seed, sample, 2 * block + 1, substream)
     xs = [words[i] + (words[i + 1] << 32) for i in (0, 2, 4, 6)]
     return [((x >> 11) + 0.5) * 2.0**-53 for x in xs]
 
 
-@pytest.mark.parametrize(("seed", "sample", "block"),
-                         [(12345, 77, 9), (2**64 - 1, 2**40 + 3, 2**31 - 1), (0, 0, 0)])
+def _layout_triple(seed: int, sample: int, call: int) -> list[float]:
+    """The three 42-bit uniforms of a call of substream 0."""
+    x = _layout_words(seed, sample, call, 0)
+    return [((x[q] << 10) + ((x[3] >> (10 * q)) & 1023) + 0.5) * 2.0**-42 for q in range(3)]
+
+
+@pytest.mark.parametrize(("seed", "sample", "call"),
+                         [(12345, 77, 9), (2**64 - 1, 2**40 + 3, 2**32 - 1), (0, 0, 0)])
 def test_uniforms_follow_randomgen_philox_with_the_documented_layout(
-    seed: int, sample: int, block: int
+    seed: int, sample: int, call: int
 ) -> None:
-    expected = _layout_uniforms(seed, sample, block, 0)
-    assert uniform_block(np.uint64(seed), np.uint64(sample), block) == tuple(expected)
-    assert [uniform(np.uint64(seed), np.uint64(sample), 4 * block + j)
-            for j in range(4)] == expected
+    expected = _layout_triple(seed, sample, call)
+    assert uniform_triple(np.uint64(seed), np.uint64(sample), call) == tuple(expected)
+    assert [uniform(np.uint64(seed), np.uint64(sample), 3 * call + q)
+            for q in range(3)] == expected
     samples = np.array([sample], dtype=np.uint64)
-    assert uniforms_numpy(seed, samples, 4 * block + np.arange(4))[0].tolist() == expected
+    assert uniforms_numpy(seed, samples, 3 * call + np.arange(3))[0].tolist() == expected
 
 
 def test_gamma_attempts_read_the_documented_blocks() -> None:
@@ -200,6 +210,18 @@ def test_unit_conversion_endpoints_are_open() -> None:
     for lo, hi in rs.integers(0, 2**32, size=(200, 2), dtype=np.uint64):
         x = int(lo) + (int(hi) << 32)
         assert _unit(lo, hi) == (float(x >> 11) + 0.5) * 2.0**-53
+
+
+def test_unit42_conversion_is_exact_and_open() -> None:
+    zero, top, top10 = np.uint64(0), np.uint64(MASK32), np.uint64(1023)
+    assert _unit42(zero, zero) == 2.0**-43
+    assert _unit42(top, top10) == 1.0 - 2.0**-43
+    assert _unit42(zero, np.uint64(1)) == 1.5 * 2.0**-42
+    assert _unit42(np.uint64(1), zero) == (1024 + 0.5) * 2.0**-42
+    rs = np.random.default_rng(6)
+    for hi, lo in zip(rs.integers(0, 2**32, 300, dtype=np.uint64),
+                      rs.integers(0, 1024, 300, dtype=np.uint64), strict=True):
+        assert _unit42(hi, lo) == ((int(hi) << 10) + int(lo) + 0.5) * 2.0**-42
 
 
 # --- uniforms -------------------------------------------------------------------------
@@ -259,10 +281,11 @@ def test_uniforms_reject_bad_arguments() -> None:
         uniforms(0, -1, 3, PARAMS)
     with pytest.raises(ValueError, match="parameter indices must be non-negative"):
         uniforms(0, 0, 3, np.array([1, -2], dtype=np.int64))
-    with pytest.raises(ValueError, match="below 2\\*\\*33"):
-        uniforms(0, 0, 3, np.array([2**33], dtype=np.int64))
-    with pytest.raises(ValueError, match="'params' must be below 2"):
-        uniforms_numpy(0, np.array([1]), np.array([2**33]))
+    with pytest.raises(ValueError, match="below 3 \\* 2\\*\\*32"):
+        uniforms(0, 0, 3, np.array([3 * 2**32], dtype=np.int64))
+    uniforms(0, 0, 1, np.array([3 * 2**32 - 1], dtype=np.int64))  # the last one is valid
+    with pytest.raises(ValueError, match="'params' must be below 3"):
+        uniforms_numpy(0, np.array([1]), np.array([3 * 2**32]))
     with pytest.raises(ValueError, match="'samples' must be non-negative"):
         uniforms_numpy(0, np.array([-1]), PARAMS)
     with pytest.raises(ValueError, match="'params' must be a 1-d array of integers"):

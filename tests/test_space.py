@@ -46,7 +46,7 @@ def test_default_space_levels_and_counts(default_dataset, model, space):
     assert space.n_params == 3 * 1784 + 3 * 11 + n_global
     assert space.n_globals == 3 * 11 + n_global == len(model.global_names)
     assert list(space.names[:space.n_globals]) == list(model.global_names)
-    assert space.mine_call0 == 2 * math.ceil(space.n_globals / 4)
+    assert space.mine_call0 == math.ceil(space.n_globals / 3)
     np.testing.assert_array_equal(space.parameter_indices(),
                                   documented_parameter_indices(space.n_globals, space.n_mines))
 

@@ -41,7 +41,7 @@ root (see the profile notes in the README's benchmark section).
    (``dists.ppf_kernel``, as before); a tail probability below ``exp(-25)`` (AS 241's
    far tail) goes to ``_special.ndtri_fast``.
 
-4. **Global rows**: uniforms of all blocks at once, vectorised (:func:`uniform_blocks`),
+4. **Global rows**: uniforms of all calls at once, vectorised (:func:`uniform_triples`),
    LogNormal rows vectorised (:func:`global_ppfs`), and ``rng.dirichlet_variate``'s
    draws vectorised (:func:`dirichlet_draws`, :func:`dirichlet_shares`) with its
    accept/reject decisions guaranteed identical: a member whose acceptance is not
@@ -72,7 +72,6 @@ from uncertainty import (
 )
 from uncertainty._special import _B, _C, _C_SLOPE, _CM, _D, _N, _SQRT_2PI, ndtri_fast
 from uncertainty.rng import _bits, _float
-from uncertainty.space import MINE_GROUP
 
 if TYPE_CHECKING:
     from uncertainty.model import Model
@@ -80,9 +79,10 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-TILE = MINE_GROUP
-"""Mines per tile, the counter layout's group of mines (``space.MINE_GROUP``, 128, a
-multiple of 64: :func:`tail_list` works in runs of 64): the tile's scratch arrays (about 20 KB) stay in the L1 cache.
+TILE = 128
+"""Mines per tile, a multiple of 64 (:func:`tail_list` works in runs of 64): the tile's
+scratch arrays (about 20 KB) stay in the L1 cache. Not part of the counter layout: the
+bytes of a run do not depend on it.
 
 A compile-time constant of every tile function (the vectoriser needs the lanes' offsets
 in the scratch arrays); the caller checks that its tables have the size its compiled
@@ -379,14 +379,14 @@ def _runs(keys: np.ndarray, n_tiles: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
 # -------------------------------------------------------------- global rows
 @_jit
-def uniform_blocks(seed, sample, n_blocks, out):
-    """``out[4 b + w] = rng.uniform(seed, sample, 4 b + w)`` for blocks ``b < n_blocks``
-    (vectorised: the Philox calls of all blocks at once)."""
+def uniform_triples(seed, sample, n_calls, out):
+    """``out[3 c + q] = rng.uniform(seed, sample, 3 c + q)`` for calls ``c < n_calls``
+    (vectorised: the Philox calls of all of them at once)."""
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
-    zero = np.uint64(0)
-    for c in range(np.uint64(2 * n_blocks)):  # unsigned: no negative-index fix-up
-        out[c + c], out[c + c + np.uint64(1)] = rng._call(k0, k1, s0, s1, c, zero)
+    for c in range(np.uint64(n_calls)):  # unsigned: no negative-index fix-up
+        out[c + c + c], out[c + c + c + np.uint64(1)], out[c + c + c + np.uint64(2)] = \
+            rng._triple(k0, k1, s0, s1, c)
 
 
 def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray]:
@@ -435,24 +435,19 @@ def global_ppfs(codes, pars, n_globals, rows, lpars, glob, P):
 def philox_tile(seed, sample, call, A):
     """Phase a: the uniforms of a tile's mines (vectorised).
 
-    ``call`` is the Philox call of the tile's first mine (``mine_call0 + 192 t`` for
-    tile ``t``: the layout of :mod:`uncertainty.space`); ``A[lane * TILE + j]`` is lane
-    ``lane`` (grade, stripping ratio, recovery) of mine ``j``. Per iteration the calls
-    of mines ``j`` and ``j + TILE/2`` and their shared recovery call, three independent
-    chains, four iterations per instruction (``vpmuludq``); what depends on the sample
-    only (one and a half of the ten rounds) is hoisted out of the loop. A whole tile
-    is always drawn (a short last tile's extra lanes are never read).
+    ``call`` is the Philox call of the tile's first mine (``mine_call0 + TILE t`` for
+    tile ``t``: the layout of :mod:`uncertainty.space`, one call per mine);
+    ``A[lane * TILE + j]`` is lane ``lane`` (grade, stripping ratio, recovery) of mine
+    ``j``. Four calls per instruction (``vpmuludq``); what depends on the sample only
+    (one and a half of the ten rounds) is hoisted out of the loop. A whole tile is
+    always drawn (a short last tile's extra lanes are never read).
     """
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
-    zero = np.uint64(0)
     T = np.uint64(TILE)
-    H = np.uint64(TILE // 2)
     c = np.uint64(call)
-    for j in range(H):  # unsigned: no negative-index fix-up
-        A[j], A[T + j] = rng._call(k0, k1, s0, s1, c + j, zero)
-        A[H + j], A[T + H + j] = rng._call(k0, k1, s0, s1, c + H + j, zero)
-        A[T + T + j], A[T + T + H + j] = rng._call(k0, k1, s0, s1, c + T + j, zero)
+    for j in range(T):  # unsigned: no negative-index fix-up
+        A[j], A[T + j], A[T + T + j] = rng._triple(k0, k1, s0, s1, c + j)
 
 
 @_inline
@@ -461,12 +456,7 @@ def mine_uniforms(seed, sample, call0, m):
     of :mod:`uncertainty.space`, one mine at a time (the general path)."""
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
-    zero = np.uint64(0)
-    t, i = m // TILE, m % TILE
-    first = call0 + (TILE + TILE // 2) * t
-    u0, u1 = rng._call(k0, k1, s0, s1, np.uint64(first + i), zero)
-    r = rng._call(k0, k1, s0, s1, np.uint64(first + TILE + i % (TILE // 2)), zero)
-    return u0, u1, r[i // (TILE // 2)]
+    return rng._triple(k0, k1, s0, s1, np.uint64(call0 + m))
 
 
 @_jit

@@ -43,7 +43,7 @@ def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pa
     """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups
     (``_mckernels.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
     draws, vectorised; ``U`` and ``logs`` are their scratch)."""
-    mk.uniform_blocks(seed, sample, (n_globals + 3) // 4, glob)
+    mk.uniform_triples(seed, sample, (n_globals + 2) // 3, glob)
     mk.global_ppfs(codes, pars, n_globals, logn_rows, logn_pars, glob, P)
     if dir_groups.shape[0]:
         mk.dirichlet_draws(seed, sample, dir_member, U, logs)
@@ -115,7 +115,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
         us[mine_group[m]] += mine_weight[m] * used
     n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
     for task in nb.prange(n_tasks):
-        glob = np.empty(4 * ((n_globals + 3) // 4))  # whole blocks of four uniforms
+        glob = np.empty(3 * ((n_globals + 2) // 3))  # whole calls of three uniforms
         U = np.empty((4, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
         P = np.empty(logn_rows.shape[0])
@@ -144,7 +144,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
                 n = min(T, M - a)
                 tt = tab[tile]
                 if any_fast:
-                    mk.philox_tile(seed, sample, mine_call0 + (T + T // 2) * tile, A)
+                    mk.philox_tile(seed, sample, mine_call0 + T * tile, A)
                     mk.central_tile(n, tt, A, SG, Z)
                     nt = mk.tail_list(n, A, TI, TP)
                     mk.tail_tile(nt, TI, TP, TZ, Z)

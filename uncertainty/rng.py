@@ -20,31 +20,38 @@ in scalar Philox4x64.
 Counter layout (a contract: changing it changes every result of every run)
 -----------------------------------------------------------------------------
 * key ``= (k0, k1) = (seed mod 2**32, seed >> 32)``;
-* a *block* of four uniforms, block index ``b`` of substream ``s``, is two Philox calls
-  ``h = 0, 1`` with counter ``(c0, c1, c2, c3) = (sample mod 2**32, 2 b + h,
-  sample >> 32, s)``;
-* a uniform takes two words ``(lo, hi)``, ``x = lo + 2**32 hi``, and is
-  ``u = ((x >> 11) + 0.5) * 2**-53``, the midpoint of one of 2**53 equal cells, so
-  ``2**-54 <= u <= 1 - 2**-54``: never 0 or 1, safe for any ``ppf``. Uniforms ``2 h``
-  and ``2 h + 1`` of a block are words (0, 1) and (2, 3) of call ``h``.
+* Philox call ``c`` of substream ``s`` has counter ``(c0, c1, c2, c3) = (sample mod
+  2**32, c, sample >> 32, s)``.
 
-Uniforms (substream 0)
-    The uniform of ``(seed, sample, param)`` is uniform ``param % 4`` of block
-    ``param // 4``.
-Gamma and Dirichlet draws (substreams 1, 2, ...)
+Uniforms (substream 0): three 42-bit uniforms per call
+    The uniform of ``(seed, sample, param)`` is uniform ``q = param % 3`` of call
+    ``param // 3``: word ``x_q`` as its high 32 bits and bits ``10 q .. 10 q + 9`` of
+    word ``x3`` as its low 10, ``k = x_q 2**10 + ((x3 >> 10 q) & 1023)``, and
+    ``u = (k + 0.5) 2**-42``, the midpoint of one of 2**42 equal cells: ``2**-43 <= u
+    <= 1 - 2**-43``, never 0 or 1, safe for any ``ppf``. Three uniforms from one call
+    instead of two from a call of 53-bit ones: the Monte Carlo kernel draws a mine's
+    grade, stripping ratio and recovery from one call (its uniforms went from 5.3 to
+    3.8 ns a mine, a fifth of its time). 42 bits are far below anything a Monte Carlo
+    estimate resolves: a cell is 2.3e-13 wide, and a standard normal quantile reaches
+    +-7.4 (tail probability 1.1e-13; with 53 bits, +-8.1).
+Gamma and Dirichlet draws (substreams 1, 2, ...): 53-bit uniforms, four per block
     Rejection attempt ``a = 0, 1, 2, ...`` of the gamma draw of ``(seed, sample,
-    param)`` reads block ``param`` of substream ``1 + a``: uniforms 0 and 1 give a
-    Box-Muller normal, 2 the acceptance uniform, 3 the uniform of the ``shape < 1``
-    boost. These counters never meet those of the uniforms (substream 0), so a
-    parameter index may serve both without overlap.
+    param)`` reads block ``param`` of substream ``1 + a``: calls ``2 param`` and ``2 param
+    + 1``, uniforms 0, 1 from words (0, 1) and (2, 3) of the first, 2, 3 from those of
+    the second, each ``u = ((x >> 11) + 0.5) 2**-53`` with ``x = lo + 2**32 hi`` (so
+    ``2**-54 <= u <= 1 - 2**-54``). Uniforms 0 and 1 give a Box-Muller normal, 2 the
+    acceptance uniform, 3 the uniform of the ``shape < 1`` boost. These counters never
+    meet those of the uniforms (substream 0), so a parameter index may serve both
+    without overlap.
 
-Ranges: ``0 <= seed < 2**64``, ``0 <= sample < 2**64``, ``0 <= param < 2**33`` (a
-block index below 2**31, so that ``2 b + 1`` fits in 32 bits).
-Indices and seeds are non-negative. numba types a Python ``int`` as int64 (converted
-to uint64 inside), so a seed of 2**63 or more must be passed as ``np.uint64``.
+Ranges: ``0 <= seed < 2**64``, ``0 <= sample < 2**64``, ``0 <= param < 3 * 2**32``
+for uniforms (a call index below 2**32) and ``0 <= param < 2**31`` for gamma draws
+(``2 param + 1`` fits in 32 bits). Indices and seeds are non-negative. numba types a
+Python ``int`` as int64 (converted to uint64 inside), so a seed of 2**63 or more must be
+passed as ``np.uint64``.
 
 Functions callable from numba ``nopython`` code: :func:`philox4x32_10`,
-:func:`uniform`, :func:`uniform_block`, :func:`uniforms`, :func:`gamma_variate`,
+:func:`uniform`, :func:`uniform_triple`, :func:`uniforms`, :func:`gamma_variate`,
 :func:`dirichlet_variate`. :func:`uniforms_numpy` is a pure NumPy reference of
 :func:`uniforms` (the test oracle and benchmark baseline).
 """
@@ -69,13 +76,13 @@ __all__ = [
     "philox4x32_10",
     "sobol_points",
     "uniform",
-    "uniform_block",
+    "uniform_triple",
     "uniforms",
     "uniforms_numpy",
 ]
 
 _SOBOL_BITS = 30
-_U_MIN = 2.0**-53
+_U_MIN = 2.0**-53  # clip of the Sobol points
 _U_MAX = 1.0 - 2.0**-53
 
 # Philox4x32 constants (Random123 philox.h).
@@ -87,8 +94,9 @@ _ROUNDS = 10
 _MASK32 = 2**32 - 1
 _MASK64 = 2**64 - 1
 _MAX_BLOCK = 2**31  # 2 b + 1 must fit in a 32-bit counter word
+_MAX_PARAM = 3 * 2**32  # a uniform's call index must fit in a 32-bit counter word
 
-GENERATOR = "Philox4x32-10, 53-bit uniforms; mines in groups of 128 (counter layout 2)"
+GENERATOR = "Philox4x32-10, three 42-bit uniforms per call; one call per mine (counter layout 3)"
 """What draws a run's random numbers: stored with every Monte Carlo run, so that a run
 made by another generator or counter layout is never resumed, skipped as finished, or
 mixed with this one's chunks."""
@@ -194,10 +202,36 @@ def _unit(lo: np.uint64, hi: np.uint64) -> float:
     return (k_hi * 67108864.0 + k_lo + 0.5) * _TWO_M53
 
 
+_ONE_BITS = _u64(0x3FF0000000000000)
+_LOW10 = _u64(0x3FF)
+_U42_OFFSET = 1.0 - 2.0**-43
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _unit42(hi: np.uint64, low10: np.uint64) -> float:
+    """The 42-bit uniform ``(hi 2**10 + low10 + 0.5) 2**-42`` (``hi`` below 2**32,
+    ``low10`` below 2**10), in the open interval (0, 1). The 42 bits go into the
+    mantissa of 1.0 (``1 + k 2**-42``, exact) and ``1 - 2**-43`` is subtracted (exact:
+    the result is a multiple of 2**-43 below 1): no integer-to-float conversion, which
+    AVX2 lacks for 64-bit integers (vectorisable)."""
+    return _float(np.int64((hi << _u64(20)) | (low10 << _u64(10)) | _ONE_BITS)) - _U42_OFFSET
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _triple(k0: np.uint64, k1: np.uint64, s0: np.uint64, s1: np.uint64,
+            call: np.uint64) -> tuple[float, float, float]:
+    """The three uniforms of Philox call ``call`` of substream 0 (counter ``(s0, call,
+    s1, 0)``)."""
+    x0, x1, x2, x3 = philox4x32_10(s0, call, s1, _u64(0), k0, k1)
+    return (_unit42(x0, x3 & _LOW10), _unit42(x1, (x3 >> _u64(10)) & _LOW10),
+            _unit42(x2, (x3 >> _u64(20)) & _LOW10))
+
+
 @njit(inline="always", cache=True, nogil=True)
 def _call(k0: np.uint64, k1: np.uint64, s0: np.uint64, s1: np.uint64, c1: np.uint64,
           substream: np.uint64) -> tuple[float, float]:
-    """The two uniforms of one Philox call (counter ``(s0, c1, s1, substream)``)."""
+    """The two 53-bit uniforms of one Philox call (counter ``(s0, c1, s1, substream)``):
+    the gamma draws' substreams."""
     x0, x1, x2, x3 = philox4x32_10(s0, c1, s1, substream, k0, k1)
     return _unit(x0, x1), _unit(x2, x3)
 
@@ -221,8 +255,8 @@ def _block(seed: np.uint64, sample: np.uint64, block: np.uint64,
 
 
 @_kernel
-def uniform_block(seed: int, sample: int, block: int) -> tuple[float, float, float, float]:
-    """The four uniforms of ``(seed, sample, block)``: parameters ``4*block .. 4*block+3``.
+def uniform_triple(seed: int, sample: int, call: int) -> tuple[float, float, float]:
+    """The three uniforms of ``(seed, sample, call)``: parameters ``3 call .. 3 call + 2``.
 
     Parameters
     ----------
@@ -230,25 +264,26 @@ def uniform_block(seed: int, sample: int, block: int) -> tuple[float, float, flo
         Run seed (non-negative, below 2**64).
     sample : int
         Sample index (non-negative).
-    block : int
-        Block index, ``param // 4`` (non-negative, below 2**31).
+    call : int
+        Philox call, ``param // 3`` (non-negative, below 2**32).
 
     Returns
     -------
-    tuple of 4 float
-        ``uniform(seed, sample, 4*block + j)`` for ``j = 0 .. 3``, each in (0, 1).
+    tuple of 3 float
+        ``uniform(seed, sample, 3 call + q)`` for ``q = 0, 1, 2``, each in (0, 1).
     """
-    return _block(np.uint64(seed), np.uint64(sample), np.uint64(block), _u64(0))
+    k0, k1 = _split(np.uint64(seed))
+    s0, s1 = _split(np.uint64(sample))
+    return _triple(k0, k1, s0, s1, np.uint64(call))
 
 
 @_kernel
 def uniform(seed: int, sample: int, param: int) -> float:
     """The uniform of ``(seed, sample, param)``, in the open interval (0, 1).
 
-    Uniform ``param % 4`` of block ``param // 4`` (see the module's counter layout): the
-    words ``2 (param % 2)``, ``2 (param % 2) + 1`` of the Philox call with counter
-    ``(sample mod 2**32, param // 2, sample >> 32, 0)``. A kernel that needs several
-    consecutive parameters should call :func:`uniform_block` once per four of them.
+    Uniform ``param % 3`` of Philox call ``param // 3`` (counter ``(sample mod 2**32,
+    param // 3, sample >> 32, 0)``; see the module's counter layout). A kernel that
+    needs consecutive parameters should call :func:`uniform_triple` once per three.
 
     Parameters
     ----------
@@ -257,17 +292,17 @@ def uniform(seed: int, sample: int, param: int) -> float:
     sample : int
         Sample index (non-negative).
     param : int
-        Parameter index (non-negative, below 2**33).
+        Parameter index (non-negative, below 3 * 2**32).
 
     Returns
     -------
     float
-        ``((x >> 11) + 0.5) * 2**-53`` of the selected pair of words ``x``.
+        ``(k + 0.5) * 2**-42`` with ``k`` the uniform's 42 bits.
     """
     k0, k1 = _split(np.uint64(seed))
     s0, s1 = _split(np.uint64(sample))
-    u = _call(k0, k1, s0, s1, np.uint64(param >> 1), _u64(0))
-    return u[param & 1]
+    u = _triple(k0, k1, s0, s1, np.uint64(param // 3))
+    return u[param % 3]
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -295,28 +330,27 @@ def uniforms(seed: int, start: int, count: int, params: np.ndarray) -> np.ndarra
     ------
     ValueError
         If ``start`` or ``count`` is negative or a parameter index is negative or not
-        below 2**33.
+        below 3 * 2**32.
     """
     if start < 0 or count < 0:
         raise ValueError("'start' and 'count' must be non-negative")
     n_params = params.shape[0]
     for j in range(n_params):
-        if params[j] < 0 or params[j] >= 4 * _MAX_BLOCK:
-            raise ValueError("parameter indices must be non-negative and below 2**33")
+        if params[j] < 0 or params[j] >= _MAX_PARAM:
+            raise ValueError("parameter indices must be non-negative and below 3 * 2**32")
     out = np.empty((count, n_params), dtype=np.float64)
     k0, k1 = _split(np.uint64(seed))
-    zero = _u64(0)
     for i in prange(count):
         s0, s1 = _split(np.uint64(start + i))
         last = -1
-        u = (0.0, 0.0)
+        u = (0.0, 0.0, 0.0)
         for j in range(n_params):
             p = params[j]
-            c = p >> 1
+            c = p // 3
             if c != last:
-                u = _call(k0, k1, s0, s1, np.uint64(c), zero)
+                u = _triple(k0, k1, s0, s1, np.uint64(c))
                 last = c
-            out[i, j] = u[p & 1]
+            out[i, j] = u[p % 3]
     return out
 
 
@@ -484,9 +518,9 @@ def uniforms_numpy(seed: int, samples: np.ndarray, params: np.ndarray) -> np.nda
         raise ValueError(f"'seed' must be < 2**64 (got {seed})")
     samples = _index_array("samples", samples)
     params = _index_array("params", params)
-    if params.size and params.max() >= 4 * _MAX_BLOCK:
-        raise ValueError(f"'params' must be below 2**33 (got {params.max()})")
-    calls, call_of = np.unique(params >> _u64(1), return_inverse=True)
+    if params.size and params.max() >= _MAX_PARAM:
+        raise ValueError(f"'params' must be below 3 * 2**32 (got {params.max()})")
+    calls, call_of = np.unique(params // _u64(3), return_inverse=True)
     shape = (samples.size, calls.size)
     c0 = np.broadcast_to(samples[:, None] & _MASK32_U, shape).copy()
     c2 = np.broadcast_to(samples[:, None] >> _S32, shape).copy()
@@ -494,9 +528,11 @@ def uniforms_numpy(seed: int, samples: np.ndarray, params: np.ndarray) -> np.nda
     zero = np.zeros(shape, dtype=np.uint64)
     words = np.stack(_philox4x32_10_numpy(c0, c1, c2, zero, seed & _MASK32, seed >> 32),
                      axis=-1)
-    pair = 2 * (params & _u64(1)).astype(np.intp)
-    x = words[:, call_of.ravel(), pair] | (words[:, call_of.ravel(), pair + 1] << _S32)
-    return ((x >> _SHIFT_U).astype(np.float64) + 0.5) * _TWO_M53
+    q = params % _u64(3)
+    col = call_of.ravel()
+    k = (words[:, col, q.astype(np.intp)] << _u64(10)) | ((words[:, col, 3] >> (_u64(10) * q))
+                                                          & _LOW10)
+    return (k.astype(np.float64) + 0.5) * 2.0**-42
 
 
 def _index_array(name: str, values: np.ndarray) -> np.ndarray:

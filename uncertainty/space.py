@@ -19,13 +19,10 @@ patterns such as ``"stripping_ratio[CU-*]"`` match several rows).
 
 Counter layout (see :mod:`uncertainty.rng`; :meth:`ParameterSpace.parameter_indices`):
 global row ``j`` draws from parameter index ``j`` (a Dirichlet group of ``k`` rows uses
-indices ``first .. first + k - 1``). The mines come in groups of ``MINE_GROUP`` (128):
-mine ``m = 128 t + i`` of group ``t`` draws its grade and stripping ratio from the two
-uniforms of Philox call ``c = mine_call0 + 192 t + i`` (parameter indices ``2 c`` and
-``2 c + 1``), and its recovery from uniform ``i // 64`` of call ``mine_call0 + 192 t +
-128 + i % 64``: mines ``i`` and ``i + 64`` of a group share that call. Three uniforms
-per mine from one and a half Philox calls instead of two, each mine's uniforms
-independent of how many mines follow it; ``mine_call0 = 2 * ceil(n_globals / 4)``.
+indices ``first .. first + k - 1``). Mine ``m`` draws its grade, stripping ratio and
+recovery from the three uniforms of Philox call ``mine_call0 + m`` (parameter indices
+``3 (mine_call0 + m) + q``, ``q = 0, 1, 2``), ``mine_call0 = ceil(n_globals / 3)``: one
+call per mine, and each mine's uniforms independent of how many mines there are.
 """
 
 from __future__ import annotations
@@ -52,18 +49,13 @@ from uncertainty.model import Model
 
 __all__ = ["KINDS", "ParameterSpace", "SpaceError", "build_space"]
 
-MINE_GROUP = 128
-"""Mines per group of the counter layout: the recovery draws of mines ``i`` and
-``i + MINE_GROUP // 2`` of a group share one Philox call."""
-
-
 def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
     """Parameter indices ``(grade, stripping ratio, recovery)`` of the given mines.
 
     Parameters
     ----------
     call0 : int
-        Philox call of mine 0's grade (:attr:`ParameterSpace.mine_call0`).
+        Philox call of mine 0 (:attr:`ParameterSpace.mine_call0`).
     mines : numpy.ndarray of int64
         Mine indices.
 
@@ -71,12 +63,8 @@ def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of int64, shape (len(mines), 3)
     """
-    t, i = np.divmod(np.asarray(mines, dtype=np.int64), MINE_GROUP)
-    half = MINE_GROUP // 2
-    first = call0 + (MINE_GROUP + half) * t
-    gs = 2 * (first + i)
-    rec = 2 * (first + MINE_GROUP + i % half) + i // half
-    return np.stack([gs, gs + 1, rec], axis=1)
+    call = call0 + np.asarray(mines, dtype=np.int64)
+    return 3 * call[:, None] + np.arange(3, dtype=np.int64)
 
 KINDS = ("grade", "stripping_ratio", "recovery")
 
@@ -134,8 +122,8 @@ class ParameterSpace:
 
     @property
     def mine_call0(self) -> int:
-        """Philox call of mine 0's grade (the global rows' calls come before it)."""
-        return 2 * ((self.n_globals + 3) // 4)
+        """Philox call of mine 0 (the global rows' calls come before it)."""
+        return (self.n_globals + 2) // 3
 
     def parameter_indices(self) -> np.ndarray:
         """The counter parameter index of every row (the module's counter layout).
