@@ -1,27 +1,32 @@
 """Private numba helpers of the Monte Carlo kernel (:func:`uncertainty.montecarlo._mc_kernel`).
 
-A sample of the default model evaluates 1,784 mines: per mine one and a half Philox
-calls, three inverse normal CDFs (AS 241), two exponentials and the mine equation; and
-206 global rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang gammas. As one
-scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per mine (one
-thread, shared 2-core machine); with the helpers here about 23 ns. Where the time goes
-now, per mine and thread: uniforms 5.3 ns, central inverse CDF 3.9, tail list 1.9,
-tail inverse CDF 2.9, mine equation 4.7, group sums 0.4, global rows 3.1 (Dirichlet
-1.7), metrics 0.6. The central branch runs at the FMA units' throughput; the uniforms
-are ten dependent rounds per call; the tails are bound by their divisions and square
-root (see the profile notes in the README's benchmark section).
+A sample of the default model evaluates 1,784 mines: per mine one Philox call (three
+42-bit uniforms), three inverse normal CDFs (AS 241), two exponentials and the mine
+equation; and 206 global rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang
+gammas. As one scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per
+mine (one thread, shared 2-core machine); with the helpers here about 20 ns. Where the
+time goes now, per mine and thread: uniforms 3.8 ns, central inverse CDF 3.7, tail
+list 1.5, tail inverse CDF 2.2, exponentials and mine equation 4.1, group sums 0.5,
+global rows 2.9 (Dirichlet 1.6), metrics 0.65. Every phase is a loop of independent
+iterations bound by the number of its operations (Philox's multiplies, shifts and
+xors; the polynomials' FMAs) or, where one iteration is a long chain of dependent
+operations (a division, a square root, another division), by how many iterations the
+out-of-order window can overlap: such loops are split into stages, one loop each
+(see the profile notes in the README's benchmark section).
 
 1. **Tiles of mines, phase by phase** (``TILE`` mines, scratch arrays in L1): each phase
    is a simple loop that LLVM turns into AVX2 code, four mines per instruction:
 
    a. :func:`philox_tile`: the uniforms (``rng``'s Philox4x32-10, whose 32 x 32 ->
-      64-bit multiplies vectorise: two calls per mine, four mines per instruction);
+      64-bit multiplies vectorise: one call per mine, four mines per instruction);
    b. :func:`central_tile`: recovery's truncated-normal argument and the central branch
       of the inverse normal CDF for every lane (85% of the arguments);
-   c. :func:`tail_list`, :func:`tail_tile`: the other 15%, compacted (branch-free),
-      evaluated vectorised and scattered back;
-   d. :func:`mine_tile`: exponentials, systematic factors and their bounds, the mine
-      equation, by runs of one metal (loop-constant factors);
+   c. :func:`tail_list`, :func:`tail_tile`: the other 15%, compacted (64-bit masks,
+      then only their set bits), evaluated vectorised in three stages and scattered
+      back;
+   d. :func:`mine_tile`: exponentials (a loop of their own), then systematic factors
+      and their bounds and the mine equation, by runs of one metal (loop-constant
+      factors);
    e. :func:`group_sums`: each tile's weighted flows into their (metal, country) group.
 
 2. **exp, log and cos in plain arithmetic** (:func:`vexp`, :func:`vlog`, :func:`vcos`):
@@ -467,9 +472,10 @@ def central_tile(n, tab, A, SG, Z):
     code (same operations), the sign of its ndtri term in ``SG``: one side of the mean
     (``R >= 0``): ``P + v M``, ``v = u`` or ``1 - u``; around the mean (``R < 0``):
     ``t = P + u M`` if ``t <= 1/2``, else ``Q + (1 - u) M`` with a minus sign.
-    Vectorised (the conditionals become blends). The three lanes of a mine share one
-    loop iteration: each ndtri is a chain of about 30 dependent operations, and three
-    independent chains keep the floating-point units busy (2.4 -> 1.7 ns per ndtri).
+    Vectorised (the conditionals become blends). The recovery arguments come first, in
+    a loop of their own; then the three lanes of a mine share one loop iteration: each
+    ndtri is a chain of about 30 dependent operations, and three independent chains
+    keep the floating-point units busy (2.4 -> 1.2 ns per ndtri, with Estrin's scheme).
     """
     T = TILE
     for j in range(n):
