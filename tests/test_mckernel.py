@@ -264,8 +264,11 @@ def _kernel_shares(seed, count, member, groups, exact, alpha, n_rows):
     out = np.zeros((count, n_rows))
     U = np.empty((4, member.shape[1]))
     logs = np.empty(member.shape[1])
+    glob = np.empty(n_rows)
     for i in range(count):
-        mk.dirichlet_draws(seed, i, member, U, logs)
+        for j in range(n_rows):  # each row's own uniform: the boost uniform
+            glob[j] = rng.uniform(seed, i, j)
+        mk.dirichlet_draws(seed, i, member, glob, U, logs)
         mk.dirichlet_shares(groups, exact, alpha, logs, out[i], seed, i)
     return out
 

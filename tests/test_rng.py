@@ -13,7 +13,6 @@ from scipy.stats import qmc
 
 from uncertainty.rng import (
     _philox4x32_10_numpy,
-    _unit,
     _unit42,
     dirichlet_variate,
     gamma_variate,
@@ -158,14 +157,6 @@ def _layout_words(seed: int, sample: int, call: int, substream: int) -> list[int
     return [int(w) for w in _randomgen_philox_blocks(counter, seed, 1)[0]]
 
 
-def _layout_uniforms(seed: int, sample: int, block: int, substream: int) -> list[float]:
-    """The four 53-bit uniforms of a gamma block (calls ``2 block``, ``2 block + 1``)."""
-    words = _layout_words(seed, sample, 2 * block, substream) + \
-        _layout_words(seed, sample, 2 * block + 1, substream)
-    xs = [words[i] + (words[i + 1] << 32) for i in (0, 2, 4, 6)]
-    return [((x >> 11) + 0.5) * 2.0**-53 for x in xs]
-
-
 def _layout_triple(seed: int, sample: int, call: int) -> list[float]:
     """The three 42-bit uniforms of a call of substream 0."""
     x = _layout_words(seed, sample, call, 0)
@@ -185,31 +176,28 @@ def test_uniforms_follow_randomgen_philox_with_the_documented_layout(
     assert uniforms_numpy(seed, samples, 3 * call + np.arange(3))[0].tolist() == expected
 
 
-def test_gamma_attempts_read_the_documented_blocks() -> None:
-    # shape 1 (no boost) accepted on attempt 0 is d * v from uniforms 0-2 of block
-    # ``param`` of substream 1; find a sample whose first attempt is accepted
-    seed, param, d = 99, 5, 1.0 - 1.0 / 3.0
-    c = 1.0 / np.sqrt(9.0 * d)
-    for sample in range(20):
-        u0, u1, u2, _ = _layout_uniforms(seed, sample, param, 1)
-        z = np.sqrt(-2.0 * np.log(u0)) * np.cos(2.0 * np.pi * u1)
-        v = (1.0 + c * z) ** 3
-        if 1.0 + c * z > 0 and u2 < 1.0 - 0.0331 * z**4:
-            assert gamma_variate(seed, sample, param, 1.0) == pytest.approx(d * v, rel=1e-14)
-            return
-    pytest.fail("no first attempt accepted by the squeeze in 20 samples")
-
-
-def test_unit_conversion_endpoints_are_open() -> None:
-    zero, top = np.uint64(0), np.uint64(MASK32)
-    assert _unit(zero, zero) == 2.0**-54
-    assert _unit(top, top) == 1.0 - 2.0**-54
-    assert _unit(np.uint64(1 << 11), zero) == 1.5 * 2.0**-53
-    # the conversion is exact on both halves of the 53 bits: against Python's integers
-    rs = np.random.default_rng(5)
-    for lo, hi in rs.integers(0, 2**32, size=(200, 2), dtype=np.uint64):
-        x = int(lo) + (int(hi) << 32)
-        assert _unit(lo, hi) == (float(x >> 11) + 0.5) * 2.0**-53
+def test_gamma_attempts_read_the_documented_calls() -> None:
+    # attempt 0 accepted by the squeeze is d * v from the three uniforms of call
+    # ``param`` of substream 1; with shape < 1 the boost is the parameter's own uniform
+    seed, param = 99, 5
+    for shape in (1.0, 0.4):
+        a = shape + 1.0 if shape < 1.0 else shape
+        d = a - 1.0 / 3.0
+        c = 1.0 / np.sqrt(9.0 * d)
+        for sample in range(20):
+            x = _layout_words(seed, sample, param, 1)
+            u0, u1, u2 = [((x[q] << 10) + ((x[3] >> (10 * q)) & 1023) + 0.5) * 2.0**-42
+                          for q in range(3)]
+            z = np.sqrt(-2.0 * np.log(u0)) * np.cos(2.0 * np.pi * u1)
+            v = (1.0 + c * z) ** 3
+            if 1.0 + c * z > 0 and u2 < 1.0 - 0.0331 * z**4:
+                boost = _layout_triple(seed, sample, param // 3)[param % 3] ** (1.0 / shape) \
+                    if shape < 1.0 else 1.0
+                assert gamma_variate(seed, sample, param, shape) == pytest.approx(
+                    d * v * boost, rel=1e-13)
+                break
+        else:
+            pytest.fail("no first attempt accepted by the squeeze in 20 samples")
 
 
 def test_unit42_conversion_is_exact_and_open() -> None:

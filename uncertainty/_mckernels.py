@@ -139,6 +139,7 @@ def poly7(c, r, r2, r4):
 # round(x) as a float. AVX2 has no float64 <-> int64 conversion; this needs none.
 _ROUND = 6755399441055744.0
 _ROUND_BITS = 0x4338000000000000
+_TWO_52 = 4503599627370496.0  # 2**52, whose bits are _TWO_52_BITS
 _TWO_52_BITS = 0x4330000000000000
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # 32 significant bits: n * _LN2_HI is exact
@@ -391,7 +392,7 @@ def uniform_triples(seed, sample, n_calls, out):
     s0, s1 = rng._split(np.uint64(sample))
     for c in range(np.uint64(n_calls)):  # unsigned: no negative-index fix-up
         out[c + c + c], out[c + c + c + np.uint64(1)], out[c + c + c + np.uint64(2)] = \
-            rng._triple(k0, k1, s0, s1, c)
+            rng._triple(k0, k1, s0, s1, c, np.uint64(0))
 
 
 def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray]:
@@ -452,7 +453,7 @@ def philox_tile(seed, sample, call, A):
     T = np.uint64(TILE)
     c = np.uint64(call)
     for j in range(T):  # unsigned: no negative-index fix-up
-        A[j], A[T + j], A[T + T + j] = rng._triple(k0, k1, s0, s1, c + j)
+        A[j], A[T + j], A[T + T + j] = rng._triple(k0, k1, s0, s1, c + j, np.uint64(0))
 
 
 @_inline
@@ -461,7 +462,7 @@ def mine_uniforms(seed, sample, call0, m):
     of :mod:`uncertainty.space`, one mine at a time (the general path)."""
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
-    return rng._triple(k0, k1, s0, s1, np.uint64(call0 + m))
+    return rng._triple(k0, k1, s0, s1, np.uint64(call0 + m), np.uint64(0))
 
 
 @_jit
@@ -655,7 +656,7 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
 @_inline
 def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost, log_d):
     """``(log(g) + log_boost, sure)`` of ``rng._gamma_parts``'s first attempt from its
-    four uniforms, vectorisable. ``sure`` is True where the attempt is accepted by a
+    three uniforms and the boost uniform ``u3``, vectorisable. ``sure`` is True where the attempt is accepted by a
     margin that rounding cannot cross (rng's own values, from libm, differ from these
     by less than 1e-14 relative): by the squeeze ``u < 1 - 0.0331 z**4`` with 1e-13 to
     spare, or else by ``log(u) < z**2 / 2 + d (1 - v + log(v))`` with 1e-11 of the
@@ -675,20 +676,24 @@ def _gamma_first_attempt(u0, u1, u2, u3, alpha, d, c, boost, log_d):
 
 
 @_jit
-def dirichlet_draws(seed, sample, member, U, out):
+def dirichlet_draws(seed, sample, member, glob, U, out):
     """``out[k] = log(g_k) + log_boost_k``, member ``k``'s Gamma(alpha) draw in the log
-    form of ``rng.dirichlet_variate``, for every member (``U``: scratch, (4, K4))."""
+    form of ``rng.dirichlet_variate``, for every member (``U``: scratch, (4, K4)).
+    ``glob`` holds each member row's own uniform (``rng.uniform(seed, sample, row)``,
+    the boost uniform), as :func:`uniform_triples` left it."""
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
     one = np.uint64(1)
     K = member.shape[1]
-    for k in range(K):  # vectorised: block member[0, k] of substream 1 (attempt 0)
+    for k in range(K):  # vectorised: call member[0, k] of substream 1 (attempt 0)
         # the row index as an integer from its float by the 2**52 trick (exact below
         # 2**52; AVX2 has no float -> int64 conversion, and a scalar one stops the
         # vectoriser)
-        c = np.uint64(_bits(member[0, k] + rng._TWO_52) - _TWO_52_BITS) << one
-        U[0, k], U[1, k] = rng._call(k0, k1, s0, s1, c, one)
-        U[2, k], U[3, k] = rng._call(k0, k1, s0, s1, c | one, one)
+        c = np.uint64(_bits(member[0, k] + _TWO_52) - _TWO_52_BITS)
+        U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, c, one)
+    for k in range(K):  # the boost uniforms (a gather: in the loop above, it stopped the
+        # vectoriser)
+        U[3, k] = glob[np.uint64(_bits(member[0, k] + _TWO_52) - _TWO_52_BITS)]
     for k in range(K):  # vectorised; U[0] becomes the "sure" flag
         x, sure = _gamma_first_attempt(U[0, k], U[1, k], U[2, k], U[3, k], member[1, k],
                                        member[2, k], member[3, k], member[4, k], member[5, k])

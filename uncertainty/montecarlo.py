@@ -46,7 +46,7 @@ def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pa
     mk.uniform_triples(seed, sample, (n_globals + 2) // 3, glob)
     mk.global_ppfs(codes, pars, n_globals, logn_rows, logn_pars, glob, P)
     if dir_groups.shape[0]:
-        mk.dirichlet_draws(seed, sample, dir_member, U, logs)
+        mk.dirichlet_draws(seed, sample, dir_member, glob, U, logs)
         mk.dirichlet_shares(dir_groups, dir_exact, dir_alpha, logs, glob, seed, sample)
 
 

@@ -34,21 +34,19 @@ Uniforms (substream 0): three 42-bit uniforms per call
     3.8 ns a mine, a fifth of its time). 42 bits are far below anything a Monte Carlo
     estimate resolves: a cell is 2.3e-13 wide, and a standard normal quantile reaches
     +-7.4 (tail probability 1.1e-13; with 53 bits, +-8.1).
-Gamma and Dirichlet draws (substreams 1, 2, ...): 53-bit uniforms, four per block
+Gamma and Dirichlet draws (substreams 1, 2, ...)
     Rejection attempt ``a = 0, 1, 2, ...`` of the gamma draw of ``(seed, sample,
-    param)`` reads block ``param`` of substream ``1 + a``: calls ``2 param`` and ``2 param
-    + 1``, uniforms 0, 1 from words (0, 1) and (2, 3) of the first, 2, 3 from those of
-    the second, each ``u = ((x >> 11) + 0.5) 2**-53`` with ``x = lo + 2**32 hi`` (so
-    ``2**-54 <= u <= 1 - 2**-54``). Uniforms 0 and 1 give a Box-Muller normal, 2 the
-    acceptance uniform, 3 the uniform of the ``shape < 1`` boost. These counters never
-    meet those of the uniforms (substream 0), so a parameter index may serve both
-    without overlap.
+    param)`` reads the three uniforms of call ``param`` of substream ``1 + a`` (42-bit,
+    as above): 0 and 1 give a Box-Muller normal, 2 the acceptance uniform. The boost
+    uniform of a shape below 1 is the parameter's own uniform of substream 0,
+    ``uniform(seed, sample, param)`` (a Dirichlet member's row has no other use for
+    it). One call per attempt, none for the boost: the Monte Carlo kernel draws 120
+    Dirichlet members a sample.
 
 Ranges: ``0 <= seed < 2**64``, ``0 <= sample < 2**64``, ``0 <= param < 3 * 2**32``
-for uniforms (a call index below 2**32) and ``0 <= param < 2**31`` for gamma draws
-(``2 param + 1`` fits in 32 bits). Indices and seeds are non-negative. numba types a
-Python ``int`` as int64 (converted to uint64 inside), so a seed of 2**63 or more must be
-passed as ``np.uint64``.
+for uniforms (a call index below 2**32) and ``0 <= param < 2**32`` for gamma draws.
+Indices and seeds are non-negative. numba types a Python ``int`` as int64 (converted
+to uint64 inside), so a seed of 2**63 or more must be passed as ``np.uint64``.
 
 Functions callable from numba ``nopython`` code: :func:`philox4x32_10`,
 :func:`uniform`, :func:`uniform_triple`, :func:`uniforms`, :func:`gamma_variate`,
@@ -93,10 +91,9 @@ _W1 = 0xBB67AE85
 _ROUNDS = 10
 _MASK32 = 2**32 - 1
 _MASK64 = 2**64 - 1
-_MAX_BLOCK = 2**31  # 2 b + 1 must fit in a 32-bit counter word
 _MAX_PARAM = 3 * 2**32  # a uniform's call index must fit in a 32-bit counter word
 
-GENERATOR = "Philox4x32-10, three 42-bit uniforms per call; one call per mine (counter layout 3)"
+GENERATOR = "Philox4x32-10, three 42-bit uniforms per call; one call per mine and per gamma attempt (counter layout 4)"
 """What draws a run's random numbers: stored with every Monte Carlo run, so that a run
 made by another generator or counter layout is never resumed, skipped as finished, or
 mixed with this one's chunks."""
@@ -108,15 +105,7 @@ _W0_U = _u64(_W0)
 _W1_U = _u64(_W1)
 _MASK32_U = _u64(_MASK32)
 _S32 = _u64(32)
-_SHIFT_U = _u64(11)
-_TWO_M53 = 2.0**-53
 _TWO_PI = 2.0 * math.pi
-# 2**52 as a float and its bits: OR-ing an integer k < 2**52 into the mantissa of 2**52
-# gives the float 2**52 + k exactly, and subtracting 2**52 gives float(k), with no
-# int64 -> float64 conversion (AVX2 has none, and LLVM's emulation of it is slow). A
-# 53-bit k is converted in two halves of 27 and 26 bits: k_hi 2**26 + k_lo is exact.
-_TWO_52 = 4503599627370496.0
-_TWO_52_BITS = _u64(0x4330000000000000)
 
 # One set of options for every kernel: compiled lazily on first call, cached on disk,
 # no fastmath (results must not depend on the compiler's reassociation).
@@ -192,16 +181,6 @@ def philox4x32_10(
     return c0, c1, c2, c3
 
 
-@njit(inline="always", cache=True, nogil=True)
-def _unit(lo: np.uint64, hi: np.uint64) -> float:
-    """The uniform of two words: ``((x >> 11) + 0.5) * 2**-53``, ``x = lo + 2**32 hi``,
-    in the open interval (0, 1) (vectorisable: no integer-to-float conversion)."""
-    k = (lo | (hi << _S32)) >> _SHIFT_U  # 53 bits: float(k) from two exact halves
-    k_hi = _float(np.int64((k >> _u64(26)) | _TWO_52_BITS)) - _TWO_52
-    k_lo = _float(np.int64((k & _u64(0x3FFFFFF)) | _TWO_52_BITS)) - _TWO_52
-    return (k_hi * 67108864.0 + k_lo + 0.5) * _TWO_M53
-
-
 _ONE_BITS = _u64(0x3FF0000000000000)
 _LOW10 = _u64(0x3FF)
 _U42_OFFSET = 1.0 - 2.0**-43
@@ -219,39 +198,18 @@ def _unit42(hi: np.uint64, low10: np.uint64) -> float:
 
 @njit(inline="always", cache=True, nogil=True)
 def _triple(k0: np.uint64, k1: np.uint64, s0: np.uint64, s1: np.uint64,
-            call: np.uint64) -> tuple[float, float, float]:
-    """The three uniforms of Philox call ``call`` of substream 0 (counter ``(s0, call,
-    s1, 0)``)."""
-    x0, x1, x2, x3 = philox4x32_10(s0, call, s1, _u64(0), k0, k1)
+            call: np.uint64, substream: np.uint64) -> tuple[float, float, float]:
+    """The three uniforms of Philox call ``call`` of ``substream`` (counter ``(s0, call,
+    s1, substream)``)."""
+    x0, x1, x2, x3 = philox4x32_10(s0, call, s1, substream, k0, k1)
     return (_unit42(x0, x3 & _LOW10), _unit42(x1, (x3 >> _u64(10)) & _LOW10),
             _unit42(x2, (x3 >> _u64(20)) & _LOW10))
-
-
-@njit(inline="always", cache=True, nogil=True)
-def _call(k0: np.uint64, k1: np.uint64, s0: np.uint64, s1: np.uint64, c1: np.uint64,
-          substream: np.uint64) -> tuple[float, float]:
-    """The two 53-bit uniforms of one Philox call (counter ``(s0, c1, s1, substream)``):
-    the gamma draws' substreams."""
-    x0, x1, x2, x3 = philox4x32_10(s0, c1, s1, substream, k0, k1)
-    return _unit(x0, x1), _unit(x2, x3)
 
 
 @njit(inline="always", cache=True, nogil=True)
 def _split(x: np.uint64) -> tuple[np.uint64, np.uint64]:
     """The two 32-bit words of a uint64, low first (key and sample words)."""
     return x & _MASK32_U, x >> _S32
-
-
-@njit(inline="always", cache=True, nogil=True)
-def _block(seed: np.uint64, sample: np.uint64, block: np.uint64,
-           substream: np.uint64) -> tuple[float, float, float, float]:
-    """The four uniforms of block ``block`` of ``substream`` (two Philox calls)."""
-    k0, k1 = _split(seed)
-    s0, s1 = _split(sample)
-    c1 = block << _u64(1)
-    u0, u1 = _call(k0, k1, s0, s1, c1, substream)
-    u2, u3 = _call(k0, k1, s0, s1, c1 | _u64(1), substream)
-    return u0, u1, u2, u3
 
 
 @_kernel
@@ -274,7 +232,7 @@ def uniform_triple(seed: int, sample: int, call: int) -> tuple[float, float, flo
     """
     k0, k1 = _split(np.uint64(seed))
     s0, s1 = _split(np.uint64(sample))
-    return _triple(k0, k1, s0, s1, np.uint64(call))
+    return _triple(k0, k1, s0, s1, np.uint64(call), _u64(0))
 
 
 @_kernel
@@ -301,7 +259,7 @@ def uniform(seed: int, sample: int, param: int) -> float:
     """
     k0, k1 = _split(np.uint64(seed))
     s0, s1 = _split(np.uint64(sample))
-    u = _triple(k0, k1, s0, s1, np.uint64(param // 3))
+    u = _triple(k0, k1, s0, s1, np.uint64(param // 3), _u64(0))
     return u[param % 3]
 
 
@@ -348,7 +306,7 @@ def uniforms(seed: int, start: int, count: int, params: np.ndarray) -> np.ndarra
             p = params[j]
             c = p // 3
             if c != last:
-                u = _triple(k0, k1, s0, s1, np.uint64(c))
+                u = _triple(k0, k1, s0, s1, np.uint64(c), _u64(0))
                 last = c
             out[i, j] = u[p % 3]
     return out
@@ -366,12 +324,12 @@ def _gamma_parts(seed: int, sample: int, param: int, shape: float) -> tuple[floa
     a = shape + 1.0 if boosted else shape
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
-    key = np.uint64(seed)
-    c0 = np.uint64(sample)
-    block = np.uint64(param)
+    k0, k1 = _split(np.uint64(seed))
+    s0, s1 = _split(np.uint64(sample))
+    call = np.uint64(param)
     substream = _u64(1)
     while True:
-        u0, u1, u2, u3 = _block(key, c0, block, substream)
+        u0, u1, u2 = _triple(k0, k1, s0, s1, call, substream)
         substream += _u64(1)
         z = math.sqrt(-2.0 * math.log(u0)) * math.cos(_TWO_PI * u1)
         t = 1.0 + c * z
@@ -380,7 +338,8 @@ def _gamma_parts(seed: int, sample: int, param: int, shape: float) -> tuple[floa
         v = t * t * t
         z2 = z * z
         if u2 < 1.0 - 0.0331 * z2 * z2 or math.log(u2) < 0.5 * z2 + d * (1.0 - v + math.log(v)):
-            log_boost = math.log(u3) / shape if boosted else 0.0
+            log_boost = math.log(_triple(k0, k1, s0, s1, call // _u64(3), _u64(0))[
+                param % 3]) / shape if boosted else 0.0
             return d * v, log_boost
 
 
@@ -391,9 +350,9 @@ def gamma_variate(seed: int, sample: int, param: int, shape: float) -> float:
     Marsaglia & Tsang (2000), "A simple method for generating gamma variables", ACM
     TOMS 26(3), 363-372, with its squeeze; for ``shape < 1`` the boost
     ``Gamma(shape) = Gamma(shape + 1) * U**(1/shape)``. Attempt ``a`` (0, 1, ...) reads
-    block ``param`` of substream ``1 + a`` (the module's counter layout): uniforms 0-1
-    a Box-Muller normal, 2 the acceptance uniform, 3 (of the accepted attempt) the
-    boost uniform. Multiply by a scale for Gamma(shape, scale).
+    call ``param`` of substream ``1 + a`` (the module's counter layout): uniforms 0-1
+    a Box-Muller normal, 2 the acceptance uniform; the boost uniform is
+    ``uniform(seed, sample, param)``. Multiply by a scale for Gamma(shape, scale).
 
     Parameters
     ----------
@@ -402,7 +361,7 @@ def gamma_variate(seed: int, sample: int, param: int, shape: float) -> float:
     sample : int
         Sample index (non-negative).
     param : int
-        Parameter index (non-negative, below 2**31): the block of the attempts.
+        Parameter index (non-negative, below 2**32): the call of the attempts.
     shape : float
         Shape parameter, ``>= 0``.
 
