@@ -395,21 +395,24 @@ def uniform_triples(seed, sample, n_calls, out):
             rng._triple(k0, k1, s0, s1, c, np.uint64(0))
 
 
-def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray]:
-    """The global rows of ``space`` with a LogNormal: ``(rows, pars)``, ``pars`` of
-    shape (2, n): ``ln median`` and ``sigma`` (``ppf_kernel``'s LOGNORMAL layout)."""
+def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The global rows of ``space`` with a LogNormal: ``(rows, pars, other)``, ``pars``
+    of shape (2, n): ``ln median`` and ``sigma`` (``ppf_kernel``'s LOGNORMAL layout);
+    ``other`` the rows of every other family (Dirichlet members excluded)."""
     g = space.n_globals
-    rows = np.flatnonzero(space.codes[:g] == dists.LOGNORMAL).astype(np.int64)
-    return rows, np.ascontiguousarray(space.pars[rows, :2].T)
+    codes = space.codes[:g]
+    rows = np.flatnonzero(codes == dists.LOGNORMAL).astype(np.int64)
+    other = np.flatnonzero((codes >= 0) & (codes != dists.LOGNORMAL)).astype(np.int64)
+    return rows, np.ascontiguousarray(space.pars[rows, :2].T), other
 
 
 @_jit
-def global_ppfs(codes, pars, n_globals, rows, lpars, glob, P):
+def global_ppfs(codes, pars, other, rows, lpars, glob, P):
     """Each global row's ppf of the uniform in ``glob``, in place: the LogNormal rows
     (``rows``, ``lpars`` from :func:`lognormal_rows`; two thirds of them) vectorised,
     both ndtri branches computed and the right one kept (few rows: the divider has
     time), :func:`vexp` for exp; the rest, and any LogNormal row the fast branches do
-    not take, by ``dists.ppf_kernel``. ``P`` is scratch."""
+    not take, by ``dists.ppf_kernel`` (the rows ``other``). ``P`` is scratch."""
     n = rows.shape[0]
     for k in range(n):
         P[k] = glob[rows[k]]
@@ -428,10 +431,10 @@ def global_ppfs(codes, pars, n_globals, rows, lpars, glob, P):
             x = lpars[0, k] + lpars[1, k] * (zt if is_tail(p) else ndtri_central(p))
             if (bad != 0 and is_tail(p)) or abs(x) > _EXP_MAX:
                 P[k] = dists.ppf_kernel(dists.LOGNORMAL, lpars[0, k], lpars[1, k], 0.0, 0.0, p)
-    for j in range(n_globals):
-        if codes[j] >= 0 and codes[j] != dists.LOGNORMAL:
-            glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
-                                       glob[j])
+    for i in range(other.shape[0]):
+        j = other[i]
+        glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
+                                   glob[j])
     for k in range(n):
         glob[rows[k]] = P[k]
 

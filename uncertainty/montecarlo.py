@@ -38,13 +38,13 @@ _SAMPLES_PER_TASK = 16
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars, dir_member,
-                  dir_groups, dir_exact, dir_alpha, U, logs, P):
+def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars, other_rows,
+                  dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P):
     """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups
     (``_mckernels.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
     draws, vectorised; ``U`` and ``logs`` are their scratch)."""
     mk.uniform_triples(seed, sample, (n_globals + 2) // 3, glob)
-    mk.global_ppfs(codes, pars, n_globals, logn_rows, logn_pars, glob, P)
+    mk.global_ppfs(codes, pars, other_rows, logn_rows, logn_pars, glob, P)
     if dir_groups.shape[0]:
         mk.dirichlet_draws(seed, sample, dir_member, glob, U, logs)
         mk.dirichlet_shares(dir_groups, dir_exact, dir_alpha, logs, glob, seed, sample)
@@ -75,7 +75,7 @@ def _general_mine(seed, sample, call0, m, j, codes, pars, rho, glob, o_g, o_s, o
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_member,
+def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, other_rows, dir_member,
                dir_groups, dir_exact, dir_alpha, n_globals, mine_call0, rho, tab, n_runs,
                bounds, run_metal, n_gruns, gbounds, run_group, slow, mine_metal, mine_group,
                mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
@@ -133,7 +133,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, dir_m
         for i in range(first, min(count, first + _SAMPLES_PER_TASK)):
             sample = start + i
             _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars,
-                          dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P)
+                          other_rows, dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P)
             hs[:] = 0.0
             sys_g = glob[o_g:o_g + n_metals]
             sys_s = glob[o_s:o_s + n_metals]
