@@ -262,7 +262,7 @@ def test_vcos_within_2_ulp_of_libm():
 @numba.njit
 def _kernel_shares(seed, count, member, groups, exact, alpha, n_rows):
     out = np.zeros((count, n_rows))
-    U = np.empty((4, member.shape[1]))
+    U = np.empty((7, member.shape[1]))
     logs = np.empty(member.shape[1])
     glob = np.empty(n_rows)
     for i in range(count):

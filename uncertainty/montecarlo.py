@@ -116,7 +116,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, other
     n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
     for task in nb.prange(n_tasks):
         glob = np.empty(3 * ((n_globals + 2) // 3))  # whole calls of three uniforms
-        U = np.empty((4, dir_member.shape[1]))
+        U = np.empty((7, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
         P = np.empty(logn_rows.shape[0])
         hs = np.empty(n_groups)
