@@ -4,10 +4,10 @@ A sample of the default model evaluates 1,784 mines: per mine one Philox call (t
 42-bit uniforms), three inverse normal CDFs (AS 241), two exponentials and the mine
 equation; and 206 global rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang
 gammas. As one scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per
-mine (one thread, shared 2-core machine); with the helpers here about 20 ns. Where the
-time goes now, per mine and thread: uniforms 3.8 ns, central inverse CDF 3.7, tail
-list 1.5, tail inverse CDF 2.2, exponentials and mine equation 4.1, group sums 0.5,
-global rows 2.9 (Dirichlet 1.6), metrics 0.65. Every phase is a loop of independent
+mine (one thread, shared 2-core machine); with the helpers here about 19.7 ns. Where
+the time goes now, per mine and thread: uniforms 3.9 ns, central inverse CDF 3.9, tail
+list 1.5, tail inverse CDF 2.3, exponentials and mine equation 4.5, group sums 0.4,
+global rows 2.6 (Dirichlet 1.3), metrics 0.6. Every phase is a loop of independent
 iterations bound by the number of its operations (Philox's multiplies, shifts and
 xors; the polynomials' FMAs) or, where one iteration is a long chain of dependent
 operations (a division, a square root, another division), by how many iterations the
