@@ -323,3 +323,15 @@ def test_general_path_and_tiles_read_the_documented_counters():
         n = min(mk.TILE, n_mines - tile * mk.TILE)
         got = A.reshape(3, mk.TILE)[:, :n].T
         np.testing.assert_array_equal(got, want[tile * mk.TILE:tile * mk.TILE + n])
+
+
+def test_vector_interleave_restores_llvms_default(monkeypatch):
+    """The option is set only inside the context, and back at 0 (the cost model's
+    choice) after it, even when the code inside raises."""
+    seen = []
+    real = mk.llvm.set_option
+    monkeypatch.setattr(mk.llvm, "set_option", lambda name, opt: (seen.append(opt),
+                                                                   real(name, opt)))
+    with pytest.raises(RuntimeError), mk.vector_interleave(2):
+        raise RuntimeError("compile failed")
+    assert seen == ["--force-vector-interleave=2", "--force-vector-interleave=0"]

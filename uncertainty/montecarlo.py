@@ -216,14 +216,18 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
                 out[si, a:b] = evaluate(model, *x, scenario=sc)
         return out
     # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
-    # (mypy reads a numba Dispatcher's __call__, not the kernel's signature)
-    _mc_kernel(np.uint64(seed), start, count, out, space.codes, space.pars,  # type: ignore[call-arg]
-               *mk.lognormal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
-               space.n_globals, space.mine_call0, space.correlation,
-               *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
-               model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
-               model.n_groups, work_size(model), *_finish_args(model), rec, clean, lfp,
-               model.lfp_index)
+    args = (np.uint64(seed), start, count, out, space.codes, space.pars,
+            *mk.lognormal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
+            space.n_globals, space.mine_call0, space.correlation,
+            *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
+            model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
+            model.n_groups, work_size(model), *_finish_args(model), rec, clean, lfp,
+            model.lfp_index)
+    if not _mc_kernel.overloads:  # first call in this process: compile or load from cache
+        with mk.vector_interleave(2):
+            _mc_kernel(*args)
+    else:
+        _mc_kernel(*args)
     return out
 
 
