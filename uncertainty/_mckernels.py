@@ -7,7 +7,8 @@ gammas. As one scalar loop through ``dists.ppf_kernel`` this cost about 120-150 
 mine (one thread, shared 2-core machine); with the helpers here about 19.7 ns. Where
 the time goes now, per mine and thread: uniforms 3.9 ns, central inverse CDF 3.9, tail
 list 1.5, tail inverse CDF 2.3, exponentials and mine equation 4.5, group sums 0.4,
-global rows 2.6 (Dirichlet 1.3), metrics 0.6. Every phase is a loop of independent
+global rows 2.6 (Dirichlet 1.3), metrics 0.6; compiled under :func:`vector_interleave`
+(as :func:`uncertainty.montecarlo.evaluate_chunk` does) 19.0-19.5 ns in all. Every phase is a loop of independent
 iterations bound by the number of its operations (Philox's multiplies, shifts and
 xors; the polynomials' FMAs) or, where one iteration is a long chain of dependent
 operations (a division, a square root, another division), by how many iterations the
