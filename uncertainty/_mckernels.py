@@ -441,33 +441,43 @@ def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray, np.nd
 def global_ppfs(codes, pars, other, rows, lpars, glob, P):
     """Each global row's ppf of the uniform in ``glob``, in place: the LogNormal rows
     (``rows``, ``lpars`` from :func:`lognormal_rows`; two thirds of them) vectorised,
-    both ndtri branches computed and the right one kept (few rows: the divider has
-    time), :func:`vexp` for exp; the rest, and any LogNormal row the fast branches do
-    not take, by ``dists.ppf_kernel`` (the rows ``other``). ``P`` is scratch."""
+    the central ndtri branch for all of them, the tail branch for the 15% in the tails
+    (a list), :func:`vexp` for exp; the rest, and any LogNormal row the fast branches do
+    not take, by ``dists.ppf_kernel`` (the rows ``other``). ``P`` is scratch, (3, n):
+    the uniforms, then the exponents, and the tail list (positions as floats)."""
     n = rows.shape[0]
     for k in range(n):
-        P[k] = glob[rows[k]]
-    nbad = 0
+        P[0, k] = glob[rows[k]]
     for k in range(n):  # vectorised
-        p = P[k]
-        zt, bad = ndtri_tail(p)
-        tail = is_tail(p)
-        x = lpars[0, k] + lpars[1, k] * (zt if tail else ndtri_central(p))
-        nbad += ((bad != 0) & tail) | (abs(x) > _EXP_MAX)
-        P[k] = vexp(x)
+        P[1, k] = lpars[0, k] + lpars[1, k] * ndtri_central(P[0, k])
+    nt = 0
+    for k in range(n):  # branch-free: always write, count only a tail
+        P[2, nt] = k
+        nt += 1 if is_tail(P[0, k]) else 0
+    nbad = 0
+    for i in range(nt):  # about one row in seven
+        k = int(P[2, i])
+        zt, bad = ndtri_tail(P[0, k])
+        P[1, k] = lpars[0, k] + lpars[1, k] * zt
+        nbad += bad
+    for k in range(n):  # vectorised
+        x = P[1, k]
+        nbad += abs(x) > _EXP_MAX
+        P[1, k] = vexp(x)
     if nbad:
         for k in range(n):
-            p = glob[rows[k]]
+            p = P[0, k]
             zt, bad = ndtri_tail(p)
             x = lpars[0, k] + lpars[1, k] * (zt if is_tail(p) else ndtri_central(p))
             if (bad != 0 and is_tail(p)) or abs(x) > _EXP_MAX:
-                P[k] = dists.ppf_kernel(dists.LOGNORMAL, lpars[0, k], lpars[1, k], 0.0, 0.0, p)
+                P[1, k] = dists.ppf_kernel(dists.LOGNORMAL, lpars[0, k], lpars[1, k], 0.0, 0.0,
+                                           p)
     for i in range(other.shape[0]):
         j = other[i]
         glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
                                    glob[j])
     for k in range(n):
-        glob[rows[k]] = P[k]
+        glob[rows[k]] = P[1, k]
 
 
 # --------------------------------------------------------------- tile phases

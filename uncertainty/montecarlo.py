@@ -118,7 +118,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, other
         glob = np.empty(3 * ((n_globals + 2) // 3))  # whole calls of three uniforms
         U = np.empty((7, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
-        P = np.empty(logn_rows.shape[0])
+        P = np.empty((3, logn_rows.shape[0]))
         hs = np.empty(n_groups)
         wk = np.empty(nwork)
         A = np.empty(3 * T)
