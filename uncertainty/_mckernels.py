@@ -720,6 +720,14 @@ def _gamma_decision(z, u2, log_u, d, c):
     return log_v, sure
 
 
+@_inline
+def _row(x):
+    """A member's row index as uint64 from its float by the 2**52 trick (exact below
+    2**52; AVX2 has no float -> int64 conversion, and a scalar one stops the
+    vectoriser)."""
+    return np.uint64(_bits(x + _TWO_52) - _TWO_52_BITS)
+
+
 @_jit
 def dirichlet_draws(seed, sample, member, glob, U, out):
     """``out[k] = log(g_k) + log_boost_k``, member ``k``'s Gamma(alpha) draw in the log
@@ -731,14 +739,10 @@ def dirichlet_draws(seed, sample, member, glob, U, out):
     one = np.uint64(1)
     K = member.shape[1]
     for k in range(K):  # vectorised: call member[0, k] of substream 1 (attempt 0)
-        # the row index as an integer from its float by the 2**52 trick (exact below
-        # 2**52; AVX2 has no float -> int64 conversion, and a scalar one stops the
-        # vectoriser)
-        c = np.uint64(_bits(member[0, k] + _TWO_52) - _TWO_52_BITS)
-        U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, c, one)
+        U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, _row(member[0, k]), one)
     for k in range(K):  # the boost uniforms (a gather: in the loop above, it stopped the
         # vectoriser)
-        U[3, k] = glob[np.uint64(_bits(member[0, k] + _TWO_52) - _TWO_52_BITS)]
+        U[3, k] = glob[_row(member[0, k])]
     # the first attempt in three stages, one loop each (chains short enough for the
     # out-of-order window: 2.4 -> 2.25 us a sample); U[0] becomes the "sure" flag
     for k in range(K):  # the Box-Muller normal

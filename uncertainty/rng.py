@@ -338,8 +338,7 @@ def _gamma_parts(seed: int, sample: int, param: int, shape: float) -> tuple[floa
         v = t * t * t
         z2 = z * z
         if u2 < 1.0 - 0.0331 * z2 * z2 or math.log(u2) < 0.5 * z2 + d * (1.0 - v + math.log(v)):
-            log_boost = math.log(_triple(k0, k1, s0, s1, call // _u64(3), _u64(0))[
-                param % 3]) / shape if boosted else 0.0
+            log_boost = math.log(uniform(seed, sample, param)) / shape if boosted else 0.0
             return d * v, log_boost
 
 
