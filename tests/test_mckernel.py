@@ -249,6 +249,37 @@ def test_tail_branch_flags_what_it_cannot_take():
     assert Z[5] == pytest.approx(sc.ndtri(1e-5), rel=4 * ULP)
 
 
+def test_global_rows_every_family_and_branch():
+    """``global_ppfs`` against ``dists.ppf_kernel`` row by row: LogNormal (one with an
+    exponent beyond [-700, 700]), Normal, TruncatedNormal on one side, mirrored and
+    around the mean, Fixed, and two families it leaves to ``ppf_kernel``; probabilities
+    central, in the tails, in AS 241's far tail and exactly 1/2."""
+    rows = [dists.LogNormal(2.0, 1.6), dists.LogNormal(0.5, 1e40), dists.Normal(3.0, 0.5),
+            dists.TruncatedNormal(0.9, 0.05, 0.5, 1.0), dists.TruncatedNormal(0.9, 0.05, 0.95, 1.0),
+            dists.TruncatedNormal(0.9, 0.05, 0.5, 0.88), dists.Fixed(7.5),
+            dists.Triangular(1.0, 2.0, 6.0), dists.Uniform(0.0, 4.0)]
+    specs = [d.kernel_spec() for d in rows]
+    codes = np.array([c for c, _ in specs], dtype=np.int64)
+    pars = np.array([p for _, p in specs], dtype=float)
+    space = SimpleNamespace(n_globals=len(rows), codes=codes, pars=pars)
+    idx, tab, other = mk.normal_rows(space)
+    assert list(idx) == [0, 1, 2, 3, 4, 5, 6] and list(other) == [7, 8]
+    P = np.empty((5, len(idx) + 8))
+    TI = np.empty(len(idx) + 8, dtype=np.int64)
+    g = np.random.default_rng(11)
+    probs = np.concatenate([[0.5, 1e-13, 1.0 - 2.0**-43, 2.0**-43, 0.02, 0.98, 1e-15, 1e-300],
+                            g.uniform(size=200)])
+    for p in probs:
+        glob = np.full(len(rows), p)
+        mk.global_ppfs(codes, pars, other, idx, tab, glob, P, TI)
+        for j, d in enumerate(rows):
+            want = dists.ppf_kernel(codes[j], *pars[j], p)
+            # a LogNormal's relative error is the absolute error of its exponent
+            cond = 1.0 + (abs(math.log(want)) if codes[j] == dists.LOGNORMAL and 0.0 < want < math.inf
+                          else 0.0)
+            assert glob[j] == pytest.approx(want, rel=8 * ULP * cond, abs=0.0), (d, p)
+
+
 def test_vcos_within_2_ulp_of_libm():
     x = np.concatenate([np.random.default_rng(4).uniform(0, 2 * math.pi, 200_000),
                         rng._TWO_PI * np.linspace(0, 1, 10_001)])

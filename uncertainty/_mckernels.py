@@ -48,7 +48,8 @@ out-of-order window can overlap: such loops are split into stages, one loop each
    far tail) goes to ``_special.ndtri_fast``.
 
 4. **Global rows**: uniforms of all calls at once, vectorised (:func:`uniform_triples`),
-   LogNormal rows vectorised (:func:`global_ppfs`), and ``rng.dirichlet_variate``'s
+   the normal family (LogNormal, Normal, TruncatedNormal, Fixed) vectorised like the
+   mines, tails by :func:`tail_tile` (:func:`global_ppfs`), and ``rng.dirichlet_variate``'s
    draws vectorised (:func:`dirichlet_draws`, :func:`dirichlet_shares`) with its
    accept/reject decisions guaranteed identical: a member whose acceptance is not
    certain by a wide margin is redrawn by rng's own code.
@@ -376,13 +377,7 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
     c, p = codes[:, 2], pars[:, 2]
     trunc, normal, fix = c == dists.TRUNCNORMAL, c == dists.NORMAL, c == dists.FIXED
     fast &= trunc | normal | fix
-    t[R_MEAN] = np.where(trunc | normal | fix, p[:, 0], 0.0)
-    t[R_S] = np.where(trunc | normal, p[:, 1], 0.0)
-    t[R_P] = np.where(trunc, p[:, 2], np.where(fix, 0.5, 0.0))
-    t[R_R] = np.where(trunc, p[:, 3], np.where(normal, 1.0, 0.0))
-    one_sided = t[R_R] >= 0.0
-    t[R_M] = np.where(fix, 0.0, np.where(one_sided, t[R_R] - t[R_P], 1.0 - t[R_P] + t[R_R]))
-    t[R_FLIP] = trunc & one_sided & ~(p[:, 1] > 0.0)
+    t[R_MEAN:R_FLIP + 1] = normal_layout(p, trunc, normal, fix)
     t[CONC] = model.mine_conc
     t[SOLID_ALLOC] = model.mine_solid * model.mine_alloc_rr
     t[WEIGHT] = model.mine_weight
@@ -426,52 +421,100 @@ def uniform_triples(seed, sample, n_calls, out):
             rng._triple(k0, k1, s0, s1, c, np.uint64(0))
 
 
-def lognormal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The global rows of ``space`` with a LogNormal: ``(rows, pars, other)``, ``pars``
-    of shape (2, n): ``ln median`` and ``sigma`` (``ppf_kernel``'s LOGNORMAL layout);
-    ``other`` the rows of every other family (Dirichlet members excluded)."""
+# Rows of the global normal-family table (``normal_rows``): ``value = MEAN + S (sign z)``
+# with ``z`` the ndtri of an argument in ppf_kernel's TRUNCNORMAL layout (:func:`normal_arg`),
+# then ``exp`` of it where LOG is 1.
+N_MEAN, N_S, N_P, N_R, N_M, N_FLIP, N_LOG, N_NROWS = range(8)
+
+
+def normal_layout(p: np.ndarray, trunc: np.ndarray, normal: np.ndarray,
+                  fix: np.ndarray) -> np.ndarray:
+    """Rows ``MEAN, S, P, R, M, FLIP`` (shape (6, n)) of :func:`normal_arg`'s layout for
+    parameters ``p`` (n, 4) in ``ppf_kernel``'s layout: TruncatedNormal rows (``trunc``)
+    as its TRUNCNORMAL code, ``mean + s z`` rows (``normal``: Normal, or LogNormal's
+    exponent) as the one-sided layout with ``P = 0, R = 1, M = 1`` (argument ``u``,
+    exact), Fixed rows (``fix``) as ``mean = value, s = 0, P = 1/2, M = 0`` (``z = 0``,
+    exact); other rows 0."""
+    t = np.zeros((6, len(p)))
+    t[0] = np.where(trunc | normal | fix, p[:, 0], 0.0)
+    t[1] = np.where(trunc | normal, p[:, 1], 0.0)
+    t[2] = np.where(trunc, p[:, 2], np.where(fix, 0.5, 0.0))
+    t[3] = np.where(trunc, p[:, 3], np.where(normal, 1.0, 0.0))
+    one_sided = t[3] >= 0.0
+    t[4] = np.where(fix, 0.0, np.where(one_sided, t[3] - t[2], 1.0 - t[2] + t[3]))
+    t[5] = trunc & one_sided & ~(p[:, 1] > 0.0)
+    return t
+
+
+@_inline
+def normal_arg(u, p, r, m, flip):
+    """``(argument, sign)``: ``ppf_kernel``'s TRUNCNORMAL code is ``mean + s sign
+    ndtri(argument)`` (same operations; vectorisable, the conditionals become blends).
+    One side of the mean (``r >= 0``): ``p + v m``, ``v = u`` or ``1 - u`` (``flip``);
+    around the mean (``r < 0``): ``t = p + u m`` if ``t <= 1/2``, else ``-r + (1 - u) m``
+    with a minus sign. ``p, r, m, flip`` from :func:`normal_layout`."""
+    t = p + u * m
+    one = p + (1.0 - u if flip != 0.0 else u) * m
+    low = t <= 0.5
+    arg = one if r >= 0.0 else (t if low else -r + (1.0 - u) * m)
+    return arg, (1.0 if (r >= 0.0 or low) else -1.0)
+
+
+def normal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The global rows of ``space`` that :func:`global_ppfs` vectorises: ``(rows, tab,
+    other)``. ``rows`` are those of a LogNormal, Normal, TruncatedNormal or Fixed; ``tab``
+    (N_NROWS, n) their constants (:func:`normal_layout`, and N_LOG: 1 for a LogNormal,
+    whose ``ln median, sigma`` are its MEAN and S); ``other`` the rows of every other
+    family (Dirichlet members excluded), evaluated by ``ppf_kernel``."""
     g = space.n_globals
     codes = space.codes[:g]
-    rows = np.flatnonzero(codes == dists.LOGNORMAL).astype(np.int64)
-    other = np.flatnonzero((codes >= 0) & (codes != dists.LOGNORMAL)).astype(np.int64)
-    return rows, np.ascontiguousarray(space.pars[rows, :2].T), other
+    logn = codes == dists.LOGNORMAL
+    normal, trunc, fix = codes == dists.NORMAL, codes == dists.TRUNCNORMAL, codes == dists.FIXED
+    take = logn | normal | trunc | fix
+    rows = np.flatnonzero(take).astype(np.int64)
+    other = np.flatnonzero((codes >= 0) & ~take).astype(np.int64)
+    tab = np.zeros((N_NROWS, len(rows)))
+    tab[:N_LOG] = normal_layout(space.pars[rows], trunc[rows], (logn | normal)[rows], fix[rows])
+    tab[N_LOG] = logn[rows]
+    return rows, tab, other
 
 
 @_jit
-def global_ppfs(codes, pars, other, rows, lpars, glob, P):
-    """Each global row's ppf of the uniform in ``glob``, in place: the LogNormal rows
-    (``rows``, ``lpars`` from :func:`lognormal_rows`; two thirds of them) vectorised,
-    the central ndtri branch for all of them, the tail branch for the 15% in the tails
-    (a list), :func:`vexp` for exp; the rest, and any LogNormal row the fast branches do
-    not take, by ``dists.ppf_kernel`` (the rows ``other``). ``P`` is scratch, (3, n):
-    the uniforms, then the exponents, and the tail list (positions as floats)."""
+def global_ppfs(codes, pars, other, rows, tab, glob, P, TI):
+    """Each global row's ppf of the uniform in ``glob``, in place: the normal family
+    (``rows``, ``tab`` from :func:`normal_rows`; 86 of the default's 206 rows)
+    vectorised like the mines (the arguments, the central ndtri branch for all, the
+    tail branch for the listed 15% by :func:`tail_tile`, :func:`vexp` for exp); the
+    rest, and any LogNormal whose exponent leaves [-700, 700], by ``dists.ppf_kernel``
+    (the rows ``other``). Scratch: ``P`` (5, n + 8): arguments, ``z`` then values,
+    signs, tail arguments and their ``z``; ``TI`` (n + 8) the tail list."""
     n = rows.shape[0]
     for k in range(n):
         P[0, k] = glob[rows[k]]
     for k in range(n):  # vectorised
-        P[1, k] = lpars[0, k] + lpars[1, k] * ndtri_central(P[0, k])
+        P[0, k], P[2, k] = normal_arg(P[0, k], tab[N_P, k], tab[N_R, k], tab[N_M, k],
+                                      tab[N_FLIP, k])
+    for k in range(n):  # vectorised
+        P[1, k] = ndtri_central(P[0, k])
     nt = 0
     for k in range(n):  # branch-free: always write, count only a tail
-        P[2, nt] = k
+        TI[nt] = k
+        P[3, nt] = P[0, k]
         nt += 1 if is_tail(P[0, k]) else 0
+    tail_tile(np.uint64(nt), TI, P[3], P[4], P[1])
     nbad = 0
-    for i in range(nt):  # about one row in seven
-        k = int(P[2, i])
-        zt, bad = ndtri_tail(P[0, k])
-        P[1, k] = lpars[0, k] + lpars[1, k] * zt
-        nbad += bad
     for k in range(n):  # vectorised
-        x = P[1, k]
-        nbad += abs(x) > _EXP_MAX
-        P[1, k] = vexp(x)
+        x = tab[N_MEAN, k] + tab[N_S, k] * (P[2, k] * P[1, k])
+        log = tab[N_LOG, k] != 0.0
+        nbad += log and abs(x) > _EXP_MAX
+        P[4, k] = x
+        P[1, k] = vexp(x) if log else x
     if nbad:
         for k in range(n):
-            p = P[0, k]
-            zt, bad = ndtri_tail(p)
-            x = lpars[0, k] + lpars[1, k] * (zt if is_tail(p) else ndtri_central(p))
-            if (bad != 0 and is_tail(p)) or abs(x) > _EXP_MAX:
-                P[1, k] = dists.ppf_kernel(dists.LOGNORMAL, lpars[0, k], lpars[1, k], 0.0, 0.0,
-                                           p)
+            if tab[N_LOG, k] != 0.0 and abs(P[4, k]) > _EXP_MAX:
+                j = rows[k]
+                P[1, k] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2],
+                                           pars[j, 3], glob[j])
     for i in range(other.shape[0]):
         j = other[i]
         glob[j] = dists.ppf_kernel(codes[j], pars[j, 0], pars[j, 1], pars[j, 2], pars[j, 3],
@@ -524,16 +567,8 @@ def central_tile(n, tab, A, SG, Z):
     """
     T = TILE
     for j in range(n):
-        u = A[2 * T + j]
-        p = tab[R_P, j]
-        r = tab[R_R, j]
-        m = tab[R_M, j]
-        t = p + u * m
-        one = p + (1.0 - u if tab[R_FLIP, j] != 0.0 else u) * m
-        low = t <= 0.5
-        arg = one if r >= 0.0 else (t if low else -r + (1.0 - u) * m)
-        SG[j] = 1.0 if (r >= 0.0 or low) else -1.0
-        A[2 * T + j] = arg
+        A[2 * T + j], SG[j] = normal_arg(A[2 * T + j], tab[R_P, j], tab[R_R, j], tab[R_M, j],
+                                         tab[R_FLIP, j])
     for j in range(T):
         Z[j] = ndtri_central(A[j])
         Z[T + j] = ndtri_central(A[T + j])

@@ -38,13 +38,13 @@ _SAMPLES_PER_TASK = 16
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars, other_rows,
-                  dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P):
+def _draw_globals(seed, sample, glob, codes, pars, n_globals, nrm_rows, nrm_tab, other_rows,
+                  dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P, GTI):
     """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups
     (``_mckernels.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
     draws, vectorised; ``U`` and ``logs`` are their scratch)."""
     mk.uniform_triples(seed, sample, (n_globals + 2) // 3, glob)
-    mk.global_ppfs(codes, pars, other_rows, logn_rows, logn_pars, glob, P)
+    mk.global_ppfs(codes, pars, other_rows, nrm_rows, nrm_tab, glob, P, GTI)
     if dir_groups.shape[0]:
         mk.dirichlet_draws(seed, sample, dir_member, glob, U, logs)
         mk.dirichlet_shares(dir_groups, dir_exact, dir_alpha, logs, glob, seed, sample)
@@ -75,7 +75,7 @@ def _general_mine(seed, sample, call0, m, j, codes, pars, rho, glob, o_g, o_s, o
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, other_rows, dir_member,
+def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_rows, dir_member,
                dir_groups, dir_exact, dir_alpha, n_globals, mine_call0, rho, tab, n_runs,
                bounds, run_metal, n_gruns, gbounds, run_group, slow, mine_metal, mine_group,
                mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
@@ -118,7 +118,8 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, other
         glob = np.empty(3 * ((n_globals + 2) // 3))  # whole calls of three uniforms
         U = np.empty((7, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
-        P = np.empty((3, logn_rows.shape[0]))
+        P = np.empty((5, nrm_rows.shape[0] + 8))
+        GTI = np.empty(nrm_rows.shape[0] + 8, dtype=np.int64)
         hs = np.empty(n_groups)
         wk = np.empty(nwork)
         A = np.empty(3 * T)
@@ -132,8 +133,9 @@ def _mc_kernel(seed, start, count, out, codes, pars, logn_rows, logn_pars, other
         first = task * _SAMPLES_PER_TASK
         for i in range(first, min(count, first + _SAMPLES_PER_TASK)):
             sample = start + i
-            _draw_globals(seed, sample, glob, codes, pars, n_globals, logn_rows, logn_pars,
-                          other_rows, dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P)
+            _draw_globals(seed, sample, glob, codes, pars, n_globals, nrm_rows, nrm_tab,
+                          other_rows, dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P,
+                          GTI)
             hs[:] = 0.0
             sys_g = glob[o_g:o_g + n_metals]
             sys_s = glob[o_s:o_s + n_metals]
@@ -217,7 +219,7 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
         return out
     # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
     args = (np.uint64(seed), start, count, out, space.codes, space.pars,
-            *mk.lognormal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
+            *mk.normal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
             space.n_globals, space.mine_call0, space.correlation,
             *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
             model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
