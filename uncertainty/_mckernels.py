@@ -735,24 +735,26 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
 
 @_inline
 def _gamma_decision(z, u2, log_u, d, c):
-    """``(log(v), sure)`` of ``rng._gamma_parts``'s first attempt, from its normal
-    ``z``, acceptance uniform ``u2`` and ``log_u = log(u2)`` (vectorisable); the caller
-    adds ``log(d)`` and the boost's ``log(u3) / alpha``. ``sure`` is True where the
-    attempt is accepted by a margin that rounding cannot cross (rng's own values, from
-    libm, differ from these by less than 1e-14 relative): by the squeeze ``u < 1 -
-    0.0331 z**4`` with 1e-13 to spare, or else by ``log(u) < z**2 / 2 + d (1 - v +
-    log(v))`` with 1e-11 of the magnitude of its terms. Otherwise (about 2% of draws,
-    most of them rejected) the value is meaningless and the caller asks rng.
-    ``log(g) = log(d) + log(v)`` (rng: ``log(d v)``; the same to an absolute 1e-16,
-    all the normalisation sees)."""
+    """``(log(v), verdict)`` of an attempt of ``rng._gamma_parts``, from its normal ``z``,
+    acceptance uniform ``u2`` and ``log_u = log(u2)`` (vectorisable); the caller adds
+    ``log(d)`` and the boost's ``log(u3) / alpha``. ``verdict`` is 1.0 where the attempt
+    is accepted, -1.0 where it is rejected, by a margin that rounding cannot cross (rng's
+    own values, from libm, differ from these by less than 1e-14 relative): the squeeze
+    ``u < 1 - 0.0331 z**4`` with 1e-13 to spare, ``log(u) < z**2 / 2 + d (1 - v +
+    log(v))`` with 1e-11 of the magnitude of its terms, ``t = 1 + c z`` 1e-9 away from
+    0. Otherwise (0.0; a few draws in ten thousand) the caller asks rng. ``log(g) =
+    log(d) + log(v)`` (rng: ``log(d v)``; the same to an absolute 1e-16, all the
+    normalisation sees)."""
     t = 1.0 + c * z
     v = t * t * t
     z2 = z * z
     log_v = vlog(v)
     rhs = 0.5 * z2 + d * (1.0 - v + log_v)
     margin = 1e-11 * (1.0 - log_u + 0.5 * z2 + d * (1.0 + v + abs(log_v)))
-    sure = (t > 1e-9) & ((u2 < (1.0 - 0.0331 * z2 * z2) - 1e-13) | (log_u < rhs - margin))
-    return log_v, sure
+    squeeze = 1.0 - 0.0331 * z2 * z2
+    accept = (t > 1e-9) & ((u2 < squeeze - 1e-13) | (log_u < rhs - margin))
+    reject = (t < -1e-9) | ((t > 1e-9) & (u2 > squeeze + 1e-13) & (log_u > rhs + margin))
+    return log_v, (1.0 if accept else (-1.0 if reject else 0.0))
 
 
 @_inline
@@ -763,65 +765,152 @@ def _row(x):
     return np.uint64(_bits(x + _TWO_52) - _TWO_52_BITS)
 
 
+DIR_ROWS = 22
+"""Rows of :func:`dirichlet_draws`'s scratch ``U``: 0-6 the attempts of every member,
+7-12 the member table of the retried ones, 13-19 their attempts, 20 their values, 21
+their positions."""
+
+MAX_ATTEMPTS = 6
+"""Vectorised attempts of :func:`dirichlet_draws`: a member rejected that often (about
+once in 10**10 draws) asks rng."""
+
+
 @_jit
-def dirichlet_draws(seed, sample, member, glob, U, out):
+def _attempt(k0, k1, s0, s1, substream, member, n, U, out):
+    """Attempt ``substream - 1`` of members ``0 .. n - 1`` of ``member``, vectorised
+    (:func:`_gamma_decision`): ``out[k]`` the value if accepted, ``U[0, k]`` the
+    verdict; ``U[6, k]`` holds the boost's ``log(u3) / alpha`` (0 if not boosted). In
+    three stages, one loop each (chains short enough for the out-of-order window).
+    Returns the number of rejected members and the number of uncertain verdicts."""
+    for k in range(n):  # call member[0, k] of the substream
+        U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, _row(member[0, k]), substream)
+    for k in range(n):  # the Box-Muller normal
+        U[4, k] = math.sqrt(-2.0 * vlog(U[0, k])) * vcos(_TWO_PI * U[1, k])
+    for k in range(n):  # the log of the acceptance uniform
+        U[5, k] = vlog(U[2, k])
+    n_rejected = 0
+    n_unsure = 0
+    for k in range(n):
+        x, verdict = _gamma_decision(U[4, k], U[2, k], U[5, k], member[2, k], member[3, k])
+        out[k] = x + member[5, k] + U[6, k]
+        U[0, k] = verdict
+        n_rejected += verdict == -1.0
+        n_unsure += verdict == 0.0
+    return n_rejected, n_unsure
+
+
+@_jit
+def dirichlet_draws(seed, sample, member, glob, U, out, max_attempts):
     """``out[k] = log(g_k) + log_boost_k``, member ``k``'s Gamma(alpha) draw in the log
-    form of ``rng.dirichlet_variate``, for every member (``U``: scratch, (7, K4)).
-    ``glob`` holds each member row's own uniform (``rng.uniform(seed, sample, row)``,
-    the boost uniform), as :func:`uniform_triples` left it."""
+    form of ``rng.dirichlet_variate``, for every member (``U``: scratch, (DIR_ROWS,
+    K4)). ``glob`` holds each member row's own uniform (``rng.uniform(seed, sample,
+    row)``, the boost uniform), as :func:`uniform_triples` left it.
+
+    Every member's first attempt at once; the members it surely rejects (a few in a
+    hundred) try again together, vectorised, until accepted or ``max_attempts`` (the
+    kernel: :data:`MAX_ATTEMPTS`) are spent; a member whose verdict is not certain by a
+    wide margin at some attempt, or still rejected then, is drawn by rng's own code."""
     k0, k1 = rng._split(np.uint64(seed))
     s0, s1 = rng._split(np.uint64(sample))
-    one = np.uint64(1)
     K = member.shape[1]
-    for k in range(K):  # vectorised: call member[0, k] of substream 1 (attempt 0)
-        U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, _row(member[0, k]), one)
-    for k in range(K):  # the boost uniforms (a gather: in the loop above, it stopped the
-        # vectoriser)
+    for k in range(K):  # the boost uniforms (a gather: in a loop with the Philox calls,
+        # it stopped the vectoriser)
         U[3, k] = glob[_row(member[0, k])]
-    # the first attempt in three stages, one loop each (chains short enough for the
-    # out-of-order window: 2.4 -> 2.25 us a sample); U[0] becomes the "sure" flag
-    for k in range(K):  # the Box-Muller normal
-        U[4, k] = math.sqrt(-2.0 * vlog(U[0, k])) * vcos(_TWO_PI * U[1, k])
-    for k in range(K):  # the logs of the acceptance and boost uniforms
-        U[5, k] = vlog(U[2, k])
-        U[6, k] = member[4, k] * vlog(U[3, k]) / member[1, k]
     for k in range(K):
-        x, sure = _gamma_decision(U[4, k], U[2, k], U[5, k], member[2, k], member[3, k])
-        out[k] = x + member[5, k] + U[6, k]
-        U[0, k] = 1.0 if sure else 0.0
-    for k in range(K):  # a few percent of the members: rng's own draw, from attempt 0
+        U[6, k] = member[4, k] * vlog(U[3, k]) / member[1, k]
+    n_rejected, n_unsure = _attempt(k0, k1, s0, s1, np.uint64(1), member, K, U, out)
+    MR = U[7:13]
+    UR = U[13:20]
+    OR = U[20]
+    nr = 0
+    for k in range(K if n_rejected else 0):  # the rejected members' table
+        if U[0, k] == -1.0:
+            for r in range(6):
+                MR[r, nr] = member[r, k]
+            UR[6, nr] = U[6, k]
+            U[21, nr] = k
+            nr += 1
+    substream = np.uint64(2)
+    while nr > 0:
+        if substream > np.uint64(max_attempts):
+            for i in range(nr):
+                U[0, int(U[21, i])] = 0.0
+            n_unsure += nr
+            break
+        n4 = min((nr + 3) & ~3, K)
+        for i in range(nr, n4):  # pad to whole vectors with a copy of the first
+            for r in range(6):
+                MR[r, i] = MR[r, 0]
+            UR[6, i] = UR[6, 0]
+        n_unsure += _attempt(k0, k1, s0, s1, substream, MR, n4, UR, OR)[1]  # padding
+        # included: it only makes the final scan run
+        left = 0
+        for i in range(nr):
+            k = int(U[21, i])
+            verdict = UR[0, i]
+            if verdict == -1.0:  # rejected again: keep, compacted
+                for r in range(6):
+                    MR[r, left] = MR[r, i]
+                UR[6, left] = UR[6, i]
+                U[21, left] = k
+                left += 1
+            else:
+                out[k] = OR[i]
+                U[0, k] = verdict
+        nr = left
+        substream += np.uint64(1)
+    for k in range(K if n_unsure else 0):  # a few in ten thousand: rng's own draw
         if U[0, k] == 0.0:
             g, log_boost = rng._gamma_parts(seed, sample, np.int64(member[0, k]), member[1, k])
             out[k] = math.log(g) + log_boost
 
 
 @_jit
-def dirichlet_shares(groups, exact, dir_alpha, out, glob, seed, sample):
+def dirichlet_shares(groups, exact, dir_alpha, member, out, glob, seed, sample, W):
     """The shares of every group into ``glob``, from the log draws ``out``: as
-    ``rng.dirichlet_variate`` (max, exp of the differences, sum in order, divide), with
-    :func:`vexp` (vectorised) where the difference is at least -700 and libm's exp
-    below (subnormal or zero shares)."""
+    ``rng.dirichlet_variate`` (max, exp of the differences, sum in order, divide), the
+    exponentials and divisions of all members in one loop each, :func:`vexp` where the
+    difference is at least -700, libm's exp below (subnormal or zero shares). ``W``:
+    scratch, (2, K4)."""
+    K = member.shape[1]
+    for k in range(K):  # padding: never written to glob
+        W[0, k] = 1.0
+    for gi in range(groups.shape[0]):
+        f, n, k0 = groups[gi, 0], groups[gi, 1], groups[gi, 2]
+        if exact[gi]:  # rng's own draw (NaN), passed through the loops below unchanged
+            rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + n], glob[f:f + n])
+            for i in range(n):
+                out[k0 + i] = glob[f + i]
+                W[0, k0 + i] = 0.0
+            continue
+        top = -math.inf
+        for i in range(n):
+            x = -math.inf if dir_alpha[f + i] == 0.0 else out[k0 + i]
+            out[k0 + i] = x
+            top = x if x > top else top  # rng's max(top, x): no NaN here
+        for i in range(n):
+            W[0, k0 + i] = top
+    for k in range(K):  # vectorised
+        W[1, k] = vexp(max(out[k] - W[0, k], -_EXP_MAX))
     for gi in range(groups.shape[0]):
         f, n, k0 = groups[gi, 0], groups[gi, 1], groups[gi, 2]
         if exact[gi]:
-            rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + n], glob[f:f + n])
+            for i in range(n):
+                W[1, k0 + i] = out[k0 + i]
+                W[0, k0 + i] = 1.0
             continue
-        x = out[k0:k0 + n]
-        shares = glob[f:f + n]
-        top = -math.inf
-        for i in range(n):
-            if dir_alpha[f + i] == 0.0:
-                x[i] = -math.inf
-            top = max(top, x[i])
-        for i in range(n):
-            shares[i] = vexp(max(x[i] - top, -_EXP_MAX))
         total = 0.0
         for i in range(n):
-            if x[i] - top < -_EXP_MAX:
-                shares[i] = math.exp(x[i] - top)
-            total += shares[i]
+            x = out[k0 + i] - W[0, k0 + i]
+            if x < -_EXP_MAX:
+                W[1, k0 + i] = math.exp(x)
+            total += W[1, k0 + i]
         for i in range(n):
-            shares[i] /= total
+            W[0, k0 + i] = total
+    for k in range(K):  # vectorised
+        W[1, k] /= W[0, k]
+    for k in range(groups[-1, 1] + groups[-1, 2]):  # the members, padding excluded
+        glob[_row(member[0, k])] = W[1, k]
 
 
 @_jit
