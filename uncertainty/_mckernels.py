@@ -319,7 +319,7 @@ def ndtri_tail(p):
 # ------------------------------------------------------------- mine tables
 # Rows of a tile's float table (``tab[tile]``, shape (N_ROWS, TILE), one row per constant).
 (G_MU, G_SIG, G_A, G_B, S_MU, S_SIG, S_A, S_B, R_MEAN, R_S, R_P, R_R, R_M, R_FLIP, CONC,
- SOLID_ALLOC, WEIGHT, N_ROWS) = range(18)
+ SOLID_ALLOC, WEIGHT, PLAIN, N_ROWS) = range(19)
 
 # |ndtri(u)| <= 8.13 for every u of rng (2**-54 <= u <= 1 - 2**-54)
 _Z_MAX = 8.5
@@ -344,7 +344,9 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
         ``P``, ``R``, the multiplier ``M`` of ``u`` (``R - P`` if ``R >= 0``, else
         ``1 - P + R``) and ``FLIP`` (``v = 1 - u``). Normal is the one-sided layout with
         ``P = 0, R = 1, M = 1``; Fixed is ``mean = value, s = 0`` with ``P = 1/2, M = 0``
-        (``z = 0``, exact). Then the mine's ``conc``, ``solid * alloc_rr``, ``weight``.
+        (``z = 0``, exact). Then the mine's ``conc``, ``solid * alloc_rr``, ``weight``;
+        row PLAIN has one entry, ``[tile, PLAIN, 0]``: 1.0 if every mine of the tile has
+        ``A = 1, B = 0`` in both lanes (:func:`mine_tile` then skips them, exact).
     n_runs : ndarray, shape (n_tiles,), int64
     bounds : ndarray, shape (n_tiles, TILE + 1), uint64
     run_metal : ndarray, shape (n_tiles, TILE), uint64
@@ -389,6 +391,9 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
     tab = np.zeros((N_ROWS, n_tiles * TILE))
     tab[:, :n_mines] = t
     tab = np.ascontiguousarray(tab.reshape(N_ROWS, n_tiles, TILE).transpose(1, 0, 2))
+    plain = (t[G_A] == 1.0) & (t[G_B] == 0.0) & (t[S_A] == 1.0) & (t[S_B] == 0.0)
+    for tile in range(n_tiles):
+        tab[tile, PLAIN, 0] = plain[tile * TILE:(tile + 1) * TILE].all()
     slow = np.nonzero(~fast)[0].astype(np.int64)
     return (tab, *_runs(model.mine_metal, n_tiles), *_runs(model.mine_group, n_tiles), slow)
 
@@ -640,13 +645,32 @@ def tail_tile(nt, TI, TP, TZ, Z):
         Z[TI[k]] = TZ[k]
 
 
+@_inline
+def _mine_flow(g, s, j, tab, Z, SG, fg, fs, fr):
+    """``weight * hf`` of mine ``j`` of a tile from its grade ``g`` and stripping ratio
+    ``s`` (before their systematic factors ``fg``, ``fs``) and its recovery lane."""
+    T = np.uint64(TILE)
+    r = tab[R_MEAN, j] + tab[R_S, j] * (SG[j] * Z[T + T + j])
+    g *= fg
+    g = 1.0 if g > 1.0 else g
+    r *= fr
+    r = 1.0 if r > 1.0 else r
+    s *= fs
+    ore = 1.0 / (g * r)
+    tail = ore - tab[CONC, j]
+    tail = 0.0 if tail < 0.0 else tail
+    return tab[WEIGHT, j] * (tab[SOLID_ALLOC, j] * (s * ore + tail))
+
+
 @_jit
 def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW, E):
     """Phase e: each mine's weighted hidden flow ``weight * hf`` into ``HW`` (vectorised).
 
     The operations of the general path (``ppf_kernel``, the systematic factors and
     their bounds, ``model.mine_terms``), with :func:`vexp` for ``exp`` and Fixed rows
-    folded in without selects (see :func:`mine_tables`). The tile's mines come in runs
+    folded in without selects (see :func:`mine_tables`; a tile without Fixed grades or
+    stripping ratios, ``tab[PLAIN, 0] == 1``, skips the fold: ``e 1 + 0 = e`` exactly,
+    and four loads a mine fewer). The tile's mines come in runs
     of one metal (mines ``bounds[r] .. bounds[r + 1] - 1`` of metal ``run_metal[r]``),
     so that its systematic factors are loop constants: an indexed load
     ``sys_g[metal[j]]`` would stop LLVM from vectorising the loop (it cannot rule out
@@ -658,24 +682,20 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW, E)
     for j in range(T):  # the whole tile (a short last tile's extra lanes are never read)
         E[j] = vexp(tab[G_MU, j] + tab[G_SIG, j] * Z[j])
         E[T + j] = vexp(tab[S_MU, j] + tab[S_SIG, j] * Z[T + j])
+    plain = tab[PLAIN, 0] != 0.0
     for run in range(n_runs):
         k = run_metal[run]
         fg = sys_g[k]
         fs = sys_s[k]
         fr = sys_r[k]
-        for j in range(bounds[run], bounds[run + 1]):  # unsigned: no negative-index fix-up
-            g = E[j] * tab[G_A, j] + tab[G_B, j]
-            s = E[T + j] * tab[S_A, j] + tab[S_B, j]
-            r = tab[R_MEAN, j] + tab[R_S, j] * (SG[j] * Z[T + T + j])
-            g *= fg
-            g = 1.0 if g > 1.0 else g
-            r *= fr
-            r = 1.0 if r > 1.0 else r
-            s *= fs
-            ore = 1.0 / (g * r)
-            tail = ore - tab[CONC, j]
-            tail = 0.0 if tail < 0.0 else tail
-            HW[j] = tab[WEIGHT, j] * (tab[SOLID_ALLOC, j] * (s * ore + tail))
+        if plain:
+            for j in range(bounds[run], bounds[run + 1]):  # unsigned: no fix-up
+                HW[j] = _mine_flow(E[j], E[T + j], j, tab, Z, SG, fg, fs, fr)
+        else:
+            for j in range(bounds[run], bounds[run + 1]):
+                HW[j] = _mine_flow(E[j] * tab[G_A, j] + tab[G_B, j],
+                                   E[T + j] * tab[S_A, j] + tab[S_B, j], j, tab, Z, SG, fg,
+                                   fs, fr)
 
 
 # ------------------------------------------------------------------ Dirichlet
