@@ -4,11 +4,14 @@ A sample of the default model evaluates 1,784 mines: per mine one Philox call (t
 42-bit uniforms), three inverse normal CDFs (AS 241), two exponentials and the mine
 equation; and 206 global rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang
 gammas. As one scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per
-mine (one thread, shared 2-core machine); with the helpers here about 19.7 ns. Where
-the time goes now, per mine and thread: uniforms 3.9 ns, central inverse CDF 3.9, tail
-list 1.5, tail inverse CDF 2.3, exponentials and mine equation 4.5, group sums 0.4,
-global rows 2.6 (Dirichlet 1.3), metrics 0.6; compiled under :func:`vector_interleave`
-(as :func:`uncertainty.montecarlo.evaluate_chunk` does) 19.0-19.5 ns in all. Every phase is a loop of independent
+mine (one thread, shared 2-core machine); with the helpers here, compiled under
+:func:`vector_interleave` (as :func:`uncertainty.montecarlo.evaluate_chunk` does),
+18.2-18.6 ns (minimum of 9 passes; the machine's speed drifts by 5-10%). Where the time
+goes, per mine and thread: uniforms 3.9 ns, central inverse CDF 3.8, tail list 1.5,
+tail inverse CDF 2.3-2.6, exponentials and mine equation 4.0-4.2, group sums 0.5; per
+sample, spread over its mines, the global rows 4.0-4.3 us (2.3 ns a mine: uniforms 0.3
+us, the normal family 0.65, Dirichlet draws 2.2-2.5 and shares 0.8) and the metrics
+1.2-1.5 us (0.7-0.8 ns a mine). Every phase is a loop of independent
 iterations bound by the number of its operations (Philox's multiplies, shifts and
 xors; the polynomials' FMAs) or, where one iteration is a long chain of dependent
 operations (a division, a square root, another division), by how many iterations the

@@ -95,7 +95,8 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
     central and tail branches, mine equation; tables from ``_mckernels.mine_tables``,
     see that module) and the general path for the mines listed in ``slow``
     (:func:`_general_mine`), each tile's weighted hidden flows added to their groups
-    (``_mckernels.group_sums``); then :func:`model.finish` per scenario. The used
+    (``_mckernels.group_sums``), the ``_BLOCK`` samples of a block one after another
+    through each tile; then :func:`model.finish` per sample and scenario. The used
     extraction does not depend on the sample and is summed once. Parallel over tasks
     of ``_SAMPLES_PER_TASK`` samples (scratch arrays allocated per task); every sample
     is computed alone and in a fixed order, so the bytes do not depend on the chunk
