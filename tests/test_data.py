@@ -239,6 +239,29 @@ def test_battery_kwh_order(tmp_path, make_dataset):
         load_dataset(folder)
 
 
+def test_concentrate_grade_below_the_ore_grade(tmp_path, make_dataset):
+    """Concentration upgrades the ore: conc_grade >= grade x its metal fraction."""
+    folder = make_dataset(tmp_path, mines={(0, "conc_grade"): "0.005"})
+    with pytest.raises(DataValidationError,
+                       match=f"{MINE_ROW}, column 'conc_grade': conc_grade must be at least "
+                             r"the ore's metal grade .*= 0\.01\).*\(got 0\.005\)"):
+        load_dataset(folder)
+    # an oxide grade counts by its metal fraction: 2% Li2O is 0.93% Li
+    mine = {(0, "grade_unit"): "Li2O", (0, "grade"): "0.02"}
+    load_dataset(make_dataset(tmp_path / "li", mines={**mine, (0, "conc_grade"): "0.0095"}))
+    with pytest.raises(DataValidationError, match=r"'Li2O' = 0\.009292\)"):
+        load_dataset(make_dataset(tmp_path / "li2", mines={**mine, (0, "conc_grade"): "0.009"}))
+
+
+def test_fleet_without_vehicles(tmp_path, make_dataset):
+    folder = make_dataset(tmp_path, fleet={(0, "count"): "0", (1, "count"): "0"})
+    with pytest.raises(DataValidationError,
+                       match=r"fleet\.csv: column 'count': at least one vehicle count must be "
+                             r"positive.*\(got 0\.0\)"):
+        load_dataset(folder)
+    load_dataset(make_dataset(tmp_path / "one", fleet={(0, "count"): "0"}))  # one type: fine
+
+
 def test_missing_global_parameter(tmp_path, make_dataset):
     rows = base_tables()["globals"][:2]
     with pytest.raises(DataValidationError,

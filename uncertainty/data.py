@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -475,7 +476,21 @@ def load_dataset(path: str | Path) -> Dataset:
                 p["supply"], "a supplying country needs at least one mine of that metal in mines.csv",
                 row=i + 2, row_id=f"metal={m}, country={c}", column="country", value=c,
             )
+    metal_grade = mines["grade"] * mines["grade_unit"].map(GRADE_BASIS_FACTORS)
+    for i in np.flatnonzero((mines["conc_grade"] < metal_grade).to_numpy()):
+        raise DataValidationError(
+            p["mines"], "conc_grade must be at least the ore's metal grade (grade x the "
+            f"metal fraction of grade_unit '{mines['grade_unit'].iloc[i]}' = "
+            f"{metal_grade.iloc[i]:.6g}): concentration upgrades the ore",
+            row=int(i) + 2, row_id=f"mine_id={mines['mine_id'].iloc[i]}", column="conc_grade",
+            value=float(mines["conc_grade"].iloc[i]),
+        )
     fleet = tables["fleet"]
+    if not float(fleet["count"].sum()) > 0.0:
+        raise DataValidationError(
+            p["fleet"], "at least one vehicle count must be positive (every metric is per "
+            "fleet)", column="count", value=float(fleet["count"].sum()),
+        )
     for label, r in fleet.iterrows():
         if not r.battery_kwh_min <= r.battery_kwh_mode <= r.battery_kwh_max:
             raise DataValidationError(
