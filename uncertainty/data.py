@@ -477,12 +477,13 @@ def load_dataset(path: str | Path) -> Dataset:
                 row=i + 2, row_id=f"metal={m}, country={c}", column="country", value=c,
             )
     metal_grade = mines["grade"] * mines["grade_unit"].map(GRADE_BASIS_FACTORS)
-    for i in np.flatnonzero((mines["conc_grade"] < metal_grade).to_numpy()):
+    for j in np.flatnonzero((mines["conc_grade"] < metal_grade).to_numpy()):
+        i = int(j)
         raise DataValidationError(
             p["mines"], "conc_grade must be at least the ore's metal grade (grade x the "
             f"metal fraction of grade_unit '{mines['grade_unit'].iloc[i]}' = "
             f"{metal_grade.iloc[i]:.6g}): concentration upgrades the ore",
-            row=int(i) + 2, row_id=f"mine_id={mines['mine_id'].iloc[i]}", column="conc_grade",
+            row=i + 2, row_id=f"mine_id={mines['mine_id'].iloc[i]}", column="conc_grade",
             value=float(mines["conc_grade"].iloc[i]),
         )
     fleet = tables["fleet"]
