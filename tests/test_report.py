@@ -197,6 +197,13 @@ def test_text_from_data_and_run_files_is_escaped(out: Path) -> None:
     assert "<script" not in tex and r"\textless{}script\textgreater{}alert(1)" in tex
 
 
+def test_report_names_the_dataset_folder_not_its_absolute_path(out: Path) -> None:
+    page = (out / "report.html").read_text(encoding="utf-8")
+    dataset = Path(json.loads((out / "manifest.json").read_text(encoding="utf-8"))["dataset"])
+    assert f'Dataset: <span class="mono">{html.escape(dataset.name)}</span>' in page
+    assert str(dataset.parent) not in page
+
+
 def test_report_is_self_contained(out: Path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     refs = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', page)
