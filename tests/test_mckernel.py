@@ -243,7 +243,7 @@ def test_tail_branch_flags_what_it_cannot_take():
     TI = np.arange(n)
     TZ = np.empty(n)
     Z = np.full(n, -99.0)
-    mk.tail_tile(n, TI, p.copy(), TZ, Z)
+    mk.tail_tile(n, TI, p.copy(), TZ, np.empty(n), Z)
     want = np.array([ndtri_fast(v) for v in p])
     np.testing.assert_array_equal(Z[:5], want[:5])
     assert Z[5] == pytest.approx(sc.ndtri(1e-5), rel=4 * ULP)
@@ -264,7 +264,7 @@ def test_global_rows_every_family_and_branch():
     space = SimpleNamespace(n_globals=len(rows), codes=codes, pars=pars)
     idx, tab, other = mk.normal_rows(space)
     assert list(idx) == [0, 1, 2, 3, 4, 5, 6] and list(other) == [7, 8]
-    P = np.empty((5, len(idx) + 8))
+    P = np.empty((6, len(idx) + 8))
     TI = np.empty(len(idx) + 8, dtype=np.int64)
     g = np.random.default_rng(11)
     probs = np.concatenate([[0.5, 1e-13, 1.0 - 2.0**-43, 2.0**-43, 0.02, 0.98, 1e-15, 1e-300],

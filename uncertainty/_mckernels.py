@@ -222,12 +222,28 @@ def vlog(x):
 
     Zero, subnormals, negatives, infinities and NaN give wrong results: callers check.
     """
+    f, s = vlog_parts(x)
+    return vlog_finish(x, f, s)
+
+
+@_inline
+def vlog_parts(x):
+    """Stage 1 of :func:`vlog`, up to its division: ``(f, s)``. A loop can run the two
+    stages as two loops (:func:`vlog_finish` is stage 2): each chain of dependent
+    operations is then half as long, and the out-of-order window overlaps more
+    iterations."""
+    ix = _bits(x) - _SQRT_HALF_BITS
+    f = _float((ix & _MANTISSA) + _SQRT_HALF_BITS) - 1.0
+    return f, f / (2.0 + f)
+
+
+@_inline
+def vlog_finish(x, f, s):
+    """Stage 2 of :func:`vlog`: ``log(x)`` from ``x`` and ``vlog_parts(x)``."""
     ix = _bits(x) - _SQRT_HALF_BITS
     k = ix >> 52  # arithmetic shift: the exponent of x relative to sqrt(1/2)
-    f = _float((ix & _MANTISSA) + _SQRT_HALF_BITS) - 1.0
     dk = _float(k + _ROUND_BITS) - _ROUND  # float(k) without an int64 conversion
     hfsq = 0.5 * f * f
-    s = f / (2.0 + f)
     z = s * s
     w = z * z
     t1 = w * fma(w, fma(w, _LG6, _LG4), _LG2)
@@ -283,10 +299,16 @@ def ndtri_central(p):
 
 
 @_inline
+def tail_min(p):
+    """``min(p, 1 - p)``, the argument of :func:`tail_log`'s logarithm."""
+    return p if p - 0.5 < 0.0 else 1.0 - p
+
+
+@_inline
 def tail_log(p):
     """Stage 1 of :func:`ndtri_tail`: ``-log(min(p, 1 - p))`` (:func:`vlog`; wrong where
     :func:`tail_bad`)."""
-    return -vlog(p if p - 0.5 < 0.0 else 1.0 - p)
+    return -vlog(tail_min(p))
 
 
 @_inline
@@ -494,8 +516,9 @@ def global_ppfs(codes, pars, other, rows, tab, glob, P, TI):
     vectorised like the mines (the arguments, the central ndtri branch for all, the
     tail branch for the listed 15% by :func:`tail_tile`, :func:`vexp` for exp); the
     rest, and any LogNormal whose exponent leaves [-700, 700], by ``dists.ppf_kernel``
-    (the rows ``other``). Scratch: ``P`` (5, n + 8): arguments, ``z`` then values,
-    signs, tail arguments and their ``z``; ``TI`` (n + 8) the tail list."""
+    (the rows ``other``). Scratch: ``P`` (6, n + 8): arguments, ``z`` then values,
+    signs, tail arguments, their ``z`` and :func:`tail_tile`'s scratch; ``TI`` (n + 8)
+    the tail list."""
     n = rows.shape[0]
     for k in range(n):
         P[0, k] = glob[rows[k]]
@@ -509,7 +532,7 @@ def global_ppfs(codes, pars, other, rows, tab, glob, P, TI):
         TI[nt] = k
         P[3, nt] = P[0, k]
         nt += 1 if is_tail(P[0, k]) else 0
-    tail_tile(np.uint64(nt), TI, P[3], P[4], P[1])
+    tail_tile(np.uint64(nt), TI, P[3], P[4], P[5], P[1])
     nbad = 0
     for k in range(n):  # vectorised
         x = tab[N_MEAN, k] + tab[N_S, k] * (P[2, k] * P[1, k])
@@ -618,20 +641,24 @@ def tail_list(n, A, TI, TP):
 
 
 @_jit
-def tail_tile(nt, TI, TP, TZ, Z):
+def tail_tile(nt, TI, TP, TZ, TF, Z):
     """Phase d: the listed tail arguments (vectorised), scattered into ``Z``.
 
-    :func:`ndtri_tail` in three loops, one per stage (log, square root, rational
-    function): as one loop its chain of dependent operations (a division, the square
-    root, another division) is longer than the out-of-order window can overlap
-    (5.8 -> 4.0 ns per argument). The list is padded to a multiple of eight (two
-    vectors of four: :func:`vector_interleave`) with an inert argument, so that no
-    scalar remainder loop runs."""
-    n8 = min((nt + np.uint64(7)) & ~np.uint64(7), TP.shape[0], TZ.shape[0])  # room to pad
+    :func:`ndtri_tail` in four loops, one per stage (the log's division, the rest of
+    the log, square root, rational function): as one loop its chain of dependent
+    operations (a division, the square root, another division) is longer than the
+    out-of-order window can overlap (5.8 -> 4.0 ns per argument; the log in two loops,
+    2.2 -> 1.9 ns). ``TF`` is scratch like ``TZ``. The list is padded to a multiple of
+    eight (two vectors of four: :func:`vector_interleave`) with an inert argument, so
+    that no scalar remainder loop runs."""
+    n8 = min((nt + np.uint64(7)) & ~np.uint64(7), TP.shape[0], TZ.shape[0],
+             TF.shape[0])  # room to pad
     for k in range(nt, n8):
         TP[k] = 0.25
     for k in range(n8):
-        TZ[k] = tail_log(TP[k])
+        TF[k], TZ[k] = vlog_parts(tail_min(TP[k]))
+    for k in range(n8):
+        TZ[k] = -vlog_finish(tail_min(TP[k]), TF[k], TZ[k])
     for k in range(n8):
         TZ[k] = math.sqrt(TZ[k])
     nbad = 0
@@ -757,9 +784,17 @@ def dirichlet_tables(space: ParameterSpace) -> tuple[np.ndarray, ...]:
 
 
 @_inline
-def _gamma_decision(z, u2, log_u, d, c):
+def _gamma_v(z, c):
+    """Marsaglia-Tsang's ``(t, v) = (1 + c z, t**3)``."""
+    t = 1.0 + c * z
+    return t, t * t * t
+
+
+@_inline
+def _gamma_decision(z, u2, log_u, d, c, f, s):
     """``(log(v), verdict)`` of an attempt of ``rng._gamma_parts``, from its normal ``z``,
-    acceptance uniform ``u2`` and ``log_u = log(u2)`` (vectorisable); the caller adds
+    acceptance uniform ``u2``, ``log_u = log(u2)`` and ``(f, s) = vlog_parts(v)``
+    (:func:`_gamma_v`; vectorisable); the caller adds
     ``log(d)`` and the boost's ``log(u3) / alpha``. ``verdict`` is 1.0 where the attempt
     is accepted, -1.0 where it is rejected, by a margin that rounding cannot cross (rng's
     own values, from libm, differ from these by less than 1e-14 relative): the squeeze
@@ -768,10 +803,9 @@ def _gamma_decision(z, u2, log_u, d, c):
     0. Otherwise (0.0; a few draws in ten thousand) the caller asks rng. ``log(g) =
     log(d) + log(v)`` (rng: ``log(d v)``; the same to an absolute 1e-16, all the
     normalisation sees)."""
-    t = 1.0 + c * z
-    v = t * t * t
+    t, v = _gamma_v(z, c)
     z2 = z * z
-    log_v = vlog(v)
+    log_v = vlog_finish(v, f, s)
     rhs = 0.5 * z2 + d * (1.0 - v + log_v)
     margin = 1e-11 * (1.0 - log_u + 0.5 * z2 + d * (1.0 + v + abs(log_v)))
     squeeze = 1.0 - 0.0331 * z2 * z2
@@ -802,19 +836,28 @@ once in 10**10 draws) asks rng."""
 def _attempt(k0, k1, s0, s1, substream, member, n, U, out):
     """Attempt ``substream - 1`` of members ``0 .. n - 1`` of ``member``, vectorised
     (:func:`_gamma_decision`): ``out[k]`` the value if accepted, ``U[0, k]`` the
-    verdict; ``U[6, k]`` holds the boost's ``log(u3) / alpha`` (0 if not boosted). In
-    three stages, one loop each (chains short enough for the out-of-order window).
+    verdict; ``U[6, k]`` holds the boost's ``log(u3) / alpha`` (0 if not boosted), rows
+    1, 3 and 5 are scratch. In stages, one loop each, every logarithm split in two at
+    its division (:func:`vlog_parts`): chains short enough for the out-of-order window.
     Returns the number of rejected members and the number of uncertain verdicts."""
     for k in range(n):  # call member[0, k] of the substream
         U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, _row(member[0, k]), substream)
+    for k in range(n):
+        U[4, k], U[5, k] = vlog_parts(U[0, k])
     for k in range(n):  # the Box-Muller normal
-        U[4, k] = math.sqrt(-2.0 * vlog(U[0, k])) * vcos(_TWO_PI * U[1, k])
+        U[4, k] = (math.sqrt(-2.0 * vlog_finish(U[0, k], U[4, k], U[5, k]))
+                   * vcos(_TWO_PI * U[1, k]))
     for k in range(n):  # the log of the acceptance uniform
-        U[5, k] = vlog(U[2, k])
+        U[3, k], U[5, k] = vlog_parts(U[2, k])
+    for k in range(n):
+        U[5, k] = vlog_finish(U[2, k], U[3, k], U[5, k])
+    for k in range(n):  # log(v)'s first stage
+        U[1, k], U[3, k] = vlog_parts(_gamma_v(U[4, k], member[3, k])[1])
     n_rejected = 0
     n_unsure = 0
     for k in range(n):
-        x, verdict = _gamma_decision(U[4, k], U[2, k], U[5, k], member[2, k], member[3, k])
+        x, verdict = _gamma_decision(U[4, k], U[2, k], U[5, k], member[2, k], member[3, k],
+                                     U[1, k], U[3, k])
         out[k] = x + member[5, k] + U[6, k]
         U[0, k] = verdict
         n_rejected += verdict == -1.0

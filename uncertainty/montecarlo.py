@@ -126,7 +126,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
         U = np.empty((mk.DIR_ROWS, dir_member.shape[1]))
         W = np.empty((2, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
-        P = np.empty((5, nrm_rows.shape[0] + 8))
+        P = np.empty((6, nrm_rows.shape[0] + 8))
         GTI = np.empty(nrm_rows.shape[0] + 8, dtype=np.int64)
         hs = np.empty((_BLOCK, n_groups))
         wk = np.empty(nwork)
@@ -136,6 +136,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
         TI = np.empty(3 * T, dtype=np.int64)
         TP = np.empty(3 * T)
         TZ = np.empty(3 * T)
+        TF = np.empty(3 * T)
         HW = np.empty(T)
         E = np.empty(2 * T)
         first = task * _SAMPLES_PER_TASK
@@ -161,7 +162,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
                         mk.philox_tile(seed, sample, mine_call0 + T * tile, A)
                         mk.central_tile(n, tt, A, SG, Z)
                         nt = mk.tail_list(n, A, TI, TP)
-                        mk.tail_tile(nt, TI, TP, TZ, Z)
+                        mk.tail_tile(nt, TI, TP, TZ, TF, Z)
                         mk.mine_tile(n_runs[tile], bounds[tile], run_metal[tile],
                                      gb[o_g:o_g + n_metals], gb[o_s:o_s + n_metals],
                                      gb[o_r:o_r + n_metals], tt, Z, SG, HW, E)
