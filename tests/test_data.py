@@ -251,6 +251,10 @@ def test_concentrate_grade_below_the_ore_grade(tmp_path, make_dataset):
     load_dataset(make_dataset(tmp_path / "li", mines={**mine, (0, "conc_grade"): "0.0095"}))
     with pytest.raises(DataValidationError, match=r"'Li2O' = 0\.009292\)"):
         load_dataset(make_dataset(tmp_path / "li2", mines={**mine, (0, "conc_grade"): "0.009"}))
+    # equal is fine (direct-shipping ore), also where grade x factor is not exact in
+    # binary: 0.07 x 0.85 = 0.059500000000000004
+    reo = {(0, "grade_unit"): "REO", (0, "grade"): "0.07", (0, "conc_grade"): "0.0595"}
+    load_dataset(make_dataset(tmp_path / "reo", mines=reo))
 
 
 def test_fleet_without_vehicles(tmp_path, make_dataset):

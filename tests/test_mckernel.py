@@ -344,6 +344,13 @@ def test_dirichlet_draws_are_rng_dirichlet_variate():
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=0.0)
 
 
+def test_dirichlet_shares_without_groups_writes_nothing():
+    glob = np.arange(5.0)
+    mk.dirichlet_shares(np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool), glob,
+                        np.zeros((8, 0)), np.zeros(0), glob, np.uint64(1), 0, np.zeros((2, 0)))
+    assert np.array_equal(glob, np.arange(5.0))
+
+
 def test_general_path_and_tiles_read_the_documented_counters():
     """``mine_uniforms`` (one mine) and ``philox_tile`` (a tile at once) read the
     uniforms of tests/layout.py, in every position of a tile."""

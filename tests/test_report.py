@@ -204,6 +204,14 @@ def test_report_names_the_dataset_folder_not_its_absolute_path(out: Path) -> Non
     assert str(dataset.parent) not in page
 
 
+@pytest.mark.parametrize(("path", "name"), [
+    ("/home/a/data/china", "china"), ("C:\\Users\\a\\data\\china", "china"),
+    ("relative/china/", "china"), (None, "not recorded")])
+def test_folder_name_of_posix_and_windows_paths(path: str | None, name: str) -> None:
+    from uncertainty.reporthtml import _folder_name
+    assert _folder_name(path) == name
+
+
 def test_report_is_self_contained(out: Path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     refs = re.findall(r'\b(?:src|href)\s*=\s*"([^"]*)"', page)

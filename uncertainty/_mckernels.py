@@ -938,6 +938,8 @@ def dirichlet_shares(groups, exact, dir_alpha, member, out, glob, seed, sample, 
     exponentials and divisions of all members in one loop each, :func:`vexp` where the
     difference is at least -700, libm's exp below (subnormal or zero shares). ``W``:
     scratch, (2, K4)."""
+    if groups.shape[0] == 0:
+        return
     K = member.shape[1]
     for k in range(K):  # padding: never written to glob
         W[0, k] = 1.0

@@ -229,6 +229,7 @@ GLOBAL_PARAMETERS = ("grid_hf_kg_per_kwh", "coal_used_kg_per_kwh", "battery_pack
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 SHARE_TOLERANCE = 1e-6
+CONC_GRADE_TOLERANCE = 1e-4  # relative: conc_grade may be this much below the metal grade
 
 
 def sha256_file(path: str | Path) -> str:
@@ -477,7 +478,10 @@ def load_dataset(path: str | Path) -> Dataset:
                 row=i + 2, row_id=f"metal={m}, country={c}", column="country", value=c,
             )
     metal_grade = mines["grade"] * mines["grade_unit"].map(GRADE_BASIS_FACTORS)
-    for j in np.flatnonzero((mines["conc_grade"] < metal_grade).to_numpy()):
+    # equal is fine (direct-shipping ore); the tolerance absorbs the rounding of a
+    # product of CSV values written to 6 significant digits
+    low = mines["conc_grade"] < metal_grade * (1.0 - CONC_GRADE_TOLERANCE)
+    for j in np.flatnonzero(low.to_numpy()):
         i = int(j)
         raise DataValidationError(
             p["mines"], "conc_grade must be at least the ore's metal grade (grade x the "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import PurePath
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from uncertainty import figures
@@ -220,7 +220,9 @@ def _folder_name(path: object) -> str:
     manifest keeps the dataset's)."""
     if not path:
         return "not recorded"
-    return PurePath(str(path)).name or str(path)
+    text = str(path)
+    name = (PureWindowsPath(text) if "\\" in text else PurePosixPath(text)).name
+    return name or text
 
 
 def _methods_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> str:
