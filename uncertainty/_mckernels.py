@@ -947,9 +947,6 @@ def dirichlet_shares(groups, exact, dir_alpha, member, out, glob, seed, sample, 
         f, n, k0 = groups[gi, 0], groups[gi, 1], groups[gi, 2]
         if exact[gi]:  # rng's own draw (NaN), passed through the loops below unchanged
             rng.dirichlet_variate(seed, sample, f, dir_alpha[f:f + n], glob[f:f + n])
-            for i in range(n):
-                out[k0 + i] = glob[f + i]
-                W[0, k0 + i] = 0.0
             continue
         top = -math.inf
         for i in range(n):
@@ -962,10 +959,9 @@ def dirichlet_shares(groups, exact, dir_alpha, member, out, glob, seed, sample, 
         W[1, k] = vexp(max(out[k] - W[0, k], -_EXP_MAX))
     for gi in range(groups.shape[0]):
         f, n, k0 = groups[gi, 0], groups[gi, 1], groups[gi, 2]
-        if exact[gi]:
+        if exact[gi]:  # divided by 1 below: rng's values unchanged
             for i in range(n):
-                W[1, k0 + i] = out[k0 + i]
-                W[0, k0 + i] = 1.0
+                W[1, k0 + i] = glob[f + i]
             continue
         total = 0.0
         for i in range(n):
