@@ -26,7 +26,8 @@ KEYS = [
     "kernel_mine_evals_per_s", "kernel_mine_evals_per_s_best", "reference_mine_evals_per_s",
     "kernel_vs_reference",
     "sobol_seconds", "sobol_peak_rss_mb", "sobol_n_params", "sobol_n_base", "analyze_vs_salib",
-    "samples", "n_mines", "threads", "machine",
+    "samples", "n_mines", "threads", "machine", "kernel_ns_per_mine_one_thread",
+    "kernel_thread_scaling",
 ]  # fmt: skip
 
 
@@ -57,11 +58,22 @@ def test_bench_quick_json_has_positive_finite_keys(quick):
     assert len(times) == 3 and res["kernel_seconds"] == sorted(times)[1]
     assert res["kernel_mine_evals_per_s"] <= res["kernel_mine_evals_per_s_best"]
     assert res["analyze_max_abs_diff"] < 1e-10  # ours and SALib agree on the same Y
+    # the one-thread figure: its scaling is the reported rate against one thread's
+    assert res["kernel_thread_scaling"] == pytest.approx(
+        res["kernel_mine_evals_per_s"] * res["kernel_ns_per_mine_one_thread"] * 1e-9)
+
+
+def test_bench_restores_the_thread_count(quick):
+    """The single-thread passes set numba's thread count back (also for a later run)."""
+    import numba
+
+    assert json.loads(quick[1])["threads"] == numba.get_num_threads()
 
 
 def test_format_bench_names_every_part(quick):
     text = bench.format_bench(json.loads(quick[1]))
-    for word in ("kernel", "reference", "Sobol", "SALib", "peak RSS", "mine-evaluations/s"):
+    for word in ("kernel", "reference", "Sobol", "SALib", "peak RSS", "mine-evaluations/s",
+                 "ns per mine-evaluation", "one thread"):
         assert word in text
 
 
