@@ -3,7 +3,8 @@
 Run ``python -m uncertainty.defaultdata distributions/`` (or ``make data``). It reads the
 hand-curated tables of the folder (``metals.csv``, ``countries.csv``, ``supply.csv``,
 ``vehicles.csv``, ``fleet.csv``, ``chemistries.csv``, ``battery_mix.csv``) and the
-fitted archetypes (``archetypes.csv``, from :mod:`uncertainty.archetypes`), and writes
+fitted archetypes (``archetypes.csv``: the table of :mod:`uncertainty.archetypes`, fitted
+by :func:`uncertainty.archetypefit.fit_archetypes`), and writes
 
 * ``mines.csv``: 1,784 synthetic mines (every row has ``synthetic = true``),
 * ``globals.csv``: scalar inputs, the grid hidden flow per kWh calibrated,
