@@ -1,4 +1,4 @@
-"""Tests of uncertainty.dists and uncertainty._special.ndtri_fast.
+"""Tests of uncertainty.dists, uncertainty.statsarrays and uncertainty._special.ndtri_fast.
 
 Tolerances: a distribution against its SciPy twin and the kernel against ``ppf``,
 rtol 1e-12; hand-computed values, rtol 1e-12; ``ndtri_fast`` against a 70-digit
@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from numba import njit
 from numba.core.errors import NumbaWarning
 
+from uncertainty import dists, statsarrays
 from uncertainty._special import betaincinv_sym, gammaincinv_sym, ndtr_sym, ndtri_fast, ndtri_sym
 from uncertainty.dists import (
     CODES,
-    PEDIGREE_FACTORS,
     PERT,
     REGISTRY,
     Beta,
@@ -39,11 +39,10 @@ from uncertainty.dists import (
     Uniform,
     Univariate,
     from_dict,
-    from_stats_arrays,
     make,
-    pedigree_gsd,
     ppf_kernel,
 )
+from uncertainty.statsarrays import PEDIGREE_FACTORS, from_stats_arrays, pedigree_gsd
 
 # One valid instance of every registered univariate class, with values that stay away
 # from 0 so that relative tolerances are meaningful over the whole grid U.
@@ -408,6 +407,23 @@ def test_pedigree_basic_gsd_below_one() -> None:
         DistributionError, match=re.escape("pedigree: 'basic_gsd' must be >= 1 (got 0.9)")
     ):
         pedigree_gsd((1, 1, 1, 1, 1), basic_gsd=0.9)
+
+
+# ---- the contract path: uncertainty.dists re-exports statsarrays -----------------------
+
+
+def test_dists_re_exports_statsarrays() -> None:
+    # DESIGN.md's API names uncertainty.dists.from_stats_arrays and .pedigree_gsd; they
+    # live in uncertainty.statsarrays and dists fetches them on first access (PEP 562).
+    for name in statsarrays.__all__:
+        assert name in dists.__all__
+        assert getattr(dists, name) is getattr(statsarrays, name)
+    uniform = {"uncertainty type": 4, "minimum": 1.0, "maximum": 2.0}
+    assert dists.from_stats_arrays(uniform) == Uniform(1.0, 2.0)
+    assert math.isclose(dists.pedigree_gsd((1, 1, 1, 1, 1), 1.05), 1.05, rel_tol=1e-12)
+    message = "module 'uncertainty.dists' has no attribute 'nope'"
+    with pytest.raises(AttributeError, match=re.escape(message)):
+        _ = dists.nope
 
 
 # ---- ndtri_fast -------------------------------------------------------------------------

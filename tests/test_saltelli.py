@@ -18,16 +18,9 @@ from SALib.analyze import sobol as salib_sobol
 from SALib.sample import sobol as salib_sample
 
 from uncertainty.dists import Fixed, LogNormal, Normal, Uniform
-from uncertainty.saltelli import (
-    DUMMY,
-    SobolResult,
-    bench_analyze,
-    convergence,
-    estimate,
-    saltelli_rows,
-    sobol_indices,
-    split_outputs,
-)
+from uncertainty.saltelli import estimate, saltelli_rows, split_outputs
+from uncertainty.sobolindices import DUMMY, bench_analyze, sobol_indices
+from uncertainty.sobolresult import SobolResult, convergence
 
 PI = np.pi
 

@@ -49,7 +49,7 @@ def sobol(run_or_dataset: Any, n_base: int, *, seed: int, **kwargs: Any) -> Any:
 
 
 def sobol_indices(func: Any, params: Any, n_base: int, *, seed: int, **kwargs: Any) -> Any:
-    """Sobol indices of any vectorised model (see :func:`uncertainty.saltelli.sobol_indices`)."""
-    from uncertainty.saltelli import sobol_indices as _si
+    """Sobol indices of a vectorised model (see :func:`uncertainty.sobolindices.sobol_indices`)."""
+    from uncertainty.sobolindices import sobol_indices as _si
 
     return _si(func, params, n_base, seed=seed, **kwargs)

@@ -23,7 +23,7 @@ Everything is measured on the default run (``runs/china-2019.toml`` and the data
   default sensitivity metrics, in a child process (so that the Monte Carlo arrays of
   this process do not count): wall time of the call after a small warm-up and the
   child's peak resident memory (``ru_maxrss``);
-* **analyze** - :func:`uncertainty.saltelli.bench_analyze`: the vectorised estimators
+* **analyze** - :func:`uncertainty.sobolindices.bench_analyze`: the vectorised estimators
   against ``SALib.analyze.sobol`` on the same outputs (D = 5,000, N = 1,024).
 
 Throughputs are mine-evaluations per second: samples x mines / seconds. The machine's
@@ -287,7 +287,7 @@ def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]
     import numba
 
     # by its full name: the package re-exports the function ``sobol`` under that name
-    from uncertainty.saltelli import bench_analyze
+    from uncertainty.sobolindices import bench_analyze
 
     sizes = dict(QUICK if quick else FULL)
     if samples is not None:

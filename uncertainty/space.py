@@ -40,6 +40,7 @@ import pandas as pd
 from uncertainty import (
     _cache,  # noqa: F401  (before any kernel: package-stamped numba cache)
     dists,
+    statsarrays,
 )
 from uncertainty._special import gammaincinv_sym as gammaincinv
 from uncertainty._special import ndtr_sym as ndtr
@@ -389,7 +390,7 @@ def _make_dist(pattern: str, spec: Mapping[str, Any]) -> Any:
     spec = dict(spec)
     try:
         if "uncertainty type" in spec or "uncertainty_type" in spec:
-            return dists.from_stats_arrays(spec)
+            return statsarrays.from_stats_arrays(spec)
         return dists.from_dict(spec)
     except ValueError as exc:
         raise SpaceError(f"override '{pattern}': {exc}") from exc

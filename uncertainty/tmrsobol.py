@@ -45,7 +45,7 @@ percentiles (``"percentile"``); the method is named in the ``ci_method`` column.
 usual way to measure the noise floor of an estimator. With these estimators it has no
 noise at all: f(AB_dummy) = f(A) in every row, so S1 = mean(f(B) (f(AB) - f(A))) / V
 and ST = mean((f(A) - f(AB))**2) / 2V are exactly 0, as are all their bootstrap
-replicates (:func:`uncertainty.saltelli.sobol_indices` with ``dummy=True`` shows it). An
+replicates (:func:`uncertainty.sobolindices.sobol_indices` with ``dummy=True`` shows it). An
 estimate's noise comes from the factor's own differences f(AB_j) - f(A), so the noise
 floor is per factor and is what each factor's bootstrap interval measures; a factor is
 "indistinguishable from a dummy" exactly when its ST interval reaches 0
