@@ -1,4 +1,5 @@
-"""Tests of the Monte Carlo kernel's fast path (uncertainty._mckernels, montecarlo._mc_kernel).
+"""Tests of the Monte Carlo kernel's fast path (uncertainty._mckernels, _mcglobals, _vmath,
+montecarlo._mc_kernel).
 
 The kernel evaluates most mines by a vectorised fast path (its own exp, log and
 inverse-normal branches, specialised LogNormal / TruncatedNormal / Normal / Fixed rows)
@@ -39,7 +40,9 @@ import scipy.special as sc
 from conftest import DEFAULT_DATASET
 from layout import documented_parameter_indices, kernel_dirichlet_rows
 
+from uncertainty import _mcglobals as mg
 from uncertainty import _mckernels as mk
+from uncertainty import _vmath as vm
 from uncertainty import dists, rng
 from uncertainty._special import ndtri_fast
 from uncertainty.config import parse_run
@@ -186,17 +189,17 @@ def _apply(fn_id, x):
     out = np.empty_like(x)
     for i in range(x.shape[0]):
         if fn_id == 0:
-            out[i] = mk.vexp(x[i])
+            out[i] = vm.vexp(x[i])
         elif fn_id == 1:
-            out[i] = mk.vlog(x[i])
+            out[i] = vm.vlog(x[i])
         elif fn_id == 2:
-            out[i] = mk.ndtri_central(x[i])
+            out[i] = vm.ndtri_central(x[i])
         elif fn_id == 3:
-            out[i] = mk.ndtri_tail(x[i])[0]
+            out[i] = vm.ndtri_tail(x[i])[0]
         elif fn_id == 4:
             out[i] = ndtri_fast(x[i])
         else:
-            out[i] = mk.vcos(x[i])
+            out[i] = vm.vcos(x[i])
     return out
 
 
@@ -236,7 +239,7 @@ def test_ndtri_branches_within_3_ulp_of_ndtri_fast():
 
 def test_tail_branch_flags_what_it_cannot_take():
     p = np.array([1e-12, 1.0 - 1e-16 * 0, 0.0, 1e-310, np.nan, 1e-5])
-    flags = [mk.ndtri_tail(v)[1] for v in p]
+    flags = [vm.ndtri_tail(v)[1] for v in p]
     assert flags == [1, 1, 1, 1, 1, 0]
     # the tile phase falls back to ndtri_fast for them
     n = len(p)
@@ -262,7 +265,7 @@ def test_global_rows_every_family_and_branch():
     codes = np.array([c for c, _ in specs], dtype=np.int64)
     pars = np.array([p for _, p in specs], dtype=float)
     space = SimpleNamespace(n_globals=len(rows), codes=codes, pars=pars)
-    idx, tab, other = mk.normal_rows(space)
+    idx, tab, other = mg.normal_rows(space)
     assert list(idx) == [0, 1, 2, 3, 4, 5, 6] and list(other) == [7, 8]
     P = np.empty((6, len(idx) + 8))
     TI = np.empty(len(idx) + 8, dtype=np.int64)
@@ -271,7 +274,7 @@ def test_global_rows_every_family_and_branch():
                             g.uniform(size=200)])
     for p in probs:
         glob = np.full(len(rows), p)
-        mk.global_ppfs(codes, pars, other, idx, tab, glob, P, TI)
+        mg.global_ppfs(codes, pars, other, idx, tab, glob, P, TI)
         for j, d in enumerate(rows):
             want = dists.ppf_kernel(codes[j], *pars[j], p)
             # a LogNormal's relative error is the absolute error of its exponent
@@ -293,15 +296,15 @@ def test_vcos_within_2_ulp_of_libm():
 @numba.njit
 def _kernel_shares(seed, count, member, groups, exact, alpha, n_rows, max_attempts):
     out = np.zeros((count, n_rows))
-    U = np.empty((mk.DIR_ROWS, member.shape[1]))
+    U = np.empty((mg.DIR_ROWS, member.shape[1]))
     W = np.empty((2, member.shape[1]))
     logs = np.empty(member.shape[1])
     glob = np.empty(n_rows)
     for i in range(count):
         for j in range(n_rows):  # each row's own uniform: the boost uniform
             glob[j] = rng.uniform(seed, i, j)
-        mk.dirichlet_draws(seed, i, member, glob, U, logs, max_attempts)
-        mk.dirichlet_shares(groups, exact, alpha, member, logs, out[i], seed, i, W)
+        mg.dirichlet_draws(seed, i, member, glob, U, logs, max_attempts)
+        mg.dirichlet_shares(groups, exact, alpha, member, logs, out[i], seed, i, W)
     return out
 
 
@@ -326,7 +329,7 @@ def test_dirichlet_draws_are_rng_dirichlet_variate():
     first = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64) + 5
     alpha = np.r_[np.zeros(5), alpha]  # rows 0-4: not Dirichlet
     space = SimpleNamespace(dir_first=first, dir_len=length, dir_alpha=alpha)
-    member, grp, exact = mk.dirichlet_tables(space)
+    member, grp, exact = mg.dirichlet_tables(space)
     assert list(exact) == [False, False, False, False, True, False]
     n_rows, count = len(alpha), 5000
     want = _rng_shares(np.uint64(SEED), count, first, length, alpha, n_rows)
@@ -336,7 +339,7 @@ def test_dirichlet_draws_are_rng_dirichlet_variate():
     ok = ~np.isnan(want) & (want != 0.0)
     # the kernel's attempts (a few percent of members rejected at attempt 0: tried
     # again, vectorised), and one attempt only: each rejected member drawn by rng
-    for max_attempts in (mk.MAX_ATTEMPTS, 1):
+    for max_attempts in (mg.MAX_ATTEMPTS, 1):
         got = _kernel_shares(np.uint64(SEED), count, member, grp, exact, alpha, n_rows,
                              max_attempts)
         assert np.array_equal(np.isnan(got), np.isnan(want))
@@ -346,7 +349,7 @@ def test_dirichlet_draws_are_rng_dirichlet_variate():
 
 def test_dirichlet_shares_without_groups_writes_nothing():
     glob = np.arange(5.0)
-    mk.dirichlet_shares(np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool), glob,
+    mg.dirichlet_shares(np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=bool), glob,
                         np.zeros((8, 0)), np.zeros(0), glob, np.uint64(1), 0, np.zeros((2, 0)))
     assert np.array_equal(glob, np.arange(5.0))
 

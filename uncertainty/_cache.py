@@ -2,13 +2,14 @@
 
 numba stamps a cached function with a hash of the file that defines it. A kernel that
 calls functions of other modules (the Monte Carlo kernel calls ``rng``, ``dists``,
-``_special``, ``_mckernels`` and ``model``) embeds their compiled code, so after an edit
-(or a ``git pull``) that changes only a callee's file the stale kernel would still be
-loaded: old random numbers or old equations, silently. :class:`PackageCacheLocator`
-(and :class:`PackageUserCacheLocator` where ``NUMBA_CACHE_DIR`` is set) adds a hash of
-every module of the package to the stamp of each of the package's functions, so that
-any change to the package recompiles its kernels. Only this package's functions are
-affected; numba's own locators serve every other file.
+``_special``, ``_vmath``, ``_mckernels``, ``_mcglobals`` and ``model``) embeds their
+compiled code, so after an edit (or a ``git pull``) that changes only a callee's file
+the stale kernel would still be loaded: old random numbers or old equations, silently.
+:class:`PackageCacheLocator` (and :class:`PackageUserCacheLocator` where
+``NUMBA_CACHE_DIR`` is set) adds a hash of every module of the package to the stamp of
+each of the package's functions, so that any change to the package recompiles its
+kernels. Only this package's functions are affected; numba's own locators serve every
+other file.
 
 Importing this module puts the locators first in numba's list
 (``CacheImpl._locator_classes``, the list ``NUMBA_CACHE_LOCATOR_CLASSES`` overrides):

@@ -24,6 +24,7 @@ from uncertainty import (
     dists,
     rng,
 )
+from uncertainty import _mcglobals as mg
 from uncertainty import _mckernels as mk
 from uncertainty._special import ndtr_sym as ndtr
 from uncertainty._special import ndtri_fast
@@ -46,13 +47,13 @@ every time. A divisor of ``_SAMPLES_PER_TASK``."""
 def _draw_globals(seed, sample, glob, codes, pars, n_globals, nrm_rows, nrm_tab, other_rows,
                   dir_member, dir_groups, dir_exact, dir_alpha, U, logs, P, GTI, W):
     """The global vector of one sample: uniforms, each row's ppf, the Dirichlet groups
-    (``_mckernels.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
+    (``_mcglobals.dirichlet_draws`` and ``dirichlet_shares``: ``rng.dirichlet_variate``'s
     draws, vectorised; ``U``, ``logs`` and ``W`` are their scratch)."""
-    mk.uniform_triples(seed, sample, (n_globals + 2) // 3, glob)
-    mk.global_ppfs(codes, pars, other_rows, nrm_rows, nrm_tab, glob, P, GTI)
+    mg.uniform_triples(seed, sample, (n_globals + 2) // 3, glob)
+    mg.global_ppfs(codes, pars, other_rows, nrm_rows, nrm_tab, glob, P, GTI)
     if dir_groups.shape[0]:
-        mk.dirichlet_draws(seed, sample, dir_member, glob, U, logs, mk.MAX_ATTEMPTS)
-        mk.dirichlet_shares(dir_groups, dir_exact, dir_alpha, dir_member, logs, glob, seed, sample,
+        mg.dirichlet_draws(seed, sample, dir_member, glob, U, logs, mg.MAX_ATTEMPTS)
+        mg.dirichlet_shares(dir_groups, dir_exact, dir_alpha, dir_member, logs, glob, seed, sample,
                             W)
 
 
@@ -123,7 +124,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
     n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
     for task in nb.prange(n_tasks):
         glob = np.empty((_BLOCK, 3 * ((n_globals + 2) // 3)))  # whole calls of three uniforms
-        U = np.empty((mk.DIR_ROWS, dir_member.shape[1]))
+        U = np.empty((mg.DIR_ROWS, dir_member.shape[1]))
         W = np.empty((2, dir_member.shape[1]))
         logs = np.empty(dir_member.shape[1])
         P = np.empty((6, nrm_rows.shape[0] + 8))
@@ -236,7 +237,7 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
         return out
     # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
     args = (np.uint64(seed), start, count, out, space.codes, space.pars,
-            *mk.normal_rows(space), *mk.dirichlet_tables(space), space.dir_alpha,
+            *mg.normal_rows(space), *mg.dirichlet_tables(space), space.dir_alpha,
             space.n_globals, space.mine_call0, space.correlation,
             *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
             model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
