@@ -60,7 +60,8 @@ def test_bench_quick_json_has_positive_finite_keys(quick):
     assert res["analyze_max_abs_diff"] < 1e-10  # ours and SALib agree on the same Y
     # the one-thread figure: its scaling is the reported rate against one thread's
     assert res["kernel_thread_scaling"] == pytest.approx(
-        res["kernel_mine_evals_per_s"] * res["kernel_ns_per_mine_one_thread"] * 1e-9)
+        res["kernel_mine_evals_per_s_best"] * res["kernel_ns_per_mine_one_thread"] * 1e-9)
+    assert res["kernel_one_thread_samples"] == 2000  # min(samples, 16,000)
 
 
 def test_bench_restores_the_thread_count(quick):

@@ -7,8 +7,8 @@ Everything is measured on the default run (``runs/china-2019.toml`` and the data
   every ppf and the whole model fused in one numba kernel), compiled by a warm-up call
   of one chunk first, then timed over ``samples`` samples in chunks of 65,536 (the
   pipeline's default chunk size), three passes: the median pass is reported (and the
-  best); then on one numba thread, the time per mine-evaluation of its fastest pass
-  and the threads' scaling against it;
+  best); after each pass two passes on one numba thread: the time per
+  mine-evaluation of the fastest and the best pass's scaling against it;
 * **reference** - the same samples in plain NumPy/SciPy: the uniforms of the same
   ``(seed, sample, parameter)`` counters from :func:`uncertainty.rng.uniforms_numpy`
   (the parameter indices of :meth:`uncertainty.space.ParameterSpace.parameter_indices`),
@@ -63,8 +63,8 @@ QUICK: dict[str, int] = {
 
 _CHUNK = 65_536
 _KERNEL_REPEATS = 3  # timed passes of the kernel; the median is reported
-_ONE_THREAD_SAMPLES = 16_000  # samples of each single-thread pass
-_ONE_THREAD_REPEATS = 5  # single-thread passes; the fastest is reported
+_ONE_THREAD_SAMPLES = 16_000  # samples of each single-thread pass (at most)
+_ONE_THREAD_PASSES = 2  # single-thread passes after each timed pass; the fastest counts
 _REFERENCE_BLOCK = 500  # samples per reference block (bounds the Philox temporaries)
 _SOBOL_WARMUP_N = 64
 
@@ -167,43 +167,46 @@ def _bench_kernel(model: Any, space: Any, seed: int, samples: int,
     evaluate_chunk(model, space, seed, 0, min(_CHUNK, samples), [scenario])
     warm = time.perf_counter() - t0
     times = []
+    one = []
+    n1 = min(samples, _ONE_THREAD_SAMPLES)
     for _ in range(_KERNEL_REPEATS):
         t0 = time.perf_counter()
         for a in range(0, samples, _CHUNK):
             evaluate_chunk(model, space, seed, a, min(_CHUNK, samples - a), [scenario])
         times.append(time.perf_counter() - t0)
+        # one-thread passes right after each pass, so that the two kinds see the same
+        # state of a shared machine (its speed drifts over minutes)
+        one += _one_thread_times(model, space, seed, n1, scenario)
     # the median pass: a shared machine's other load slows single passes at random
     dt = float(np.median(times))
-    rate = samples * space.n_mines / dt
-    ns = _one_thread_ns(model, space, seed, samples, scenario)
+    ns = min(one) / (n1 * space.n_mines) * 1e9
+    best = samples * space.n_mines / min(times)
     return {"kernel_seconds": dt, "kernel_warmup_seconds": warm,
             "kernel_repeat_seconds": times,
-            "kernel_mine_evals_per_s": rate,
-            "kernel_mine_evals_per_s_best": samples * space.n_mines / min(times),
-            "kernel_ns_per_mine_one_thread": ns,
-            "kernel_thread_scaling": rate * ns * 1e-9}
+            "kernel_mine_evals_per_s": samples * space.n_mines / dt,
+            "kernel_mine_evals_per_s_best": best,
+            "kernel_ns_per_mine_one_thread": ns, "kernel_one_thread_samples": n1,
+            "kernel_thread_scaling": best * ns * 1e-9}
 
 
-def _one_thread_ns(model: Any, space: Any, seed: int, samples: int, scenario: Any) -> float:
-    """Nanoseconds per mine-evaluation on one numba thread: the fastest of
-    ``_ONE_THREAD_REPEATS`` passes (a figure to compare machines by, and steadier than
-    the multi-threaded rate on a shared machine)."""
+def _one_thread_times(model: Any, space: Any, seed: int, n: int, scenario: Any) -> list[float]:
+    """Seconds of ``_ONE_THREAD_PASSES`` passes of ``n`` samples on one numba thread
+    (numba's thread count is restored afterwards, also on error)."""
     import numba
 
     from uncertainty.montecarlo import evaluate_chunk
 
-    n = min(samples, _ONE_THREAD_SAMPLES)
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        best = np.inf
-        for _ in range(_ONE_THREAD_REPEATS):
+        out = []
+        for _ in range(_ONE_THREAD_PASSES):
             t0 = time.perf_counter()
             evaluate_chunk(model, space, seed, 0, n, [scenario])
-            best = min(best, time.perf_counter() - t0)
+            out.append(time.perf_counter() - t0)
     finally:
         numba.set_num_threads(threads)
-    return float(best / (n * space.n_mines) * 1e9)
+    return out
 
 
 def _bench_reference(model: Any, space: Any, seed: int, samples: int,
@@ -265,10 +268,11 @@ def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]
         JSON-ready. Keys: ``kernel_mine_evals_per_s``, ``reference_mine_evals_per_s``,
         ``kernel_vs_reference`` (their ratio), ``kernel_seconds`` (the median of three
         timed passes, ``kernel_repeat_seconds``; the best pass's rate is
-        ``kernel_mine_evals_per_s_best``), ``kernel_warmup_seconds``, ``kernel_ns_per_mine_one_thread`` (the fastest of five
-        passes of 16,000 samples on one numba thread) and ``kernel_thread_scaling``
-        (the median rate against that one thread's: about the thread count when the
-        threads scale), ``reference_seconds`` (with its ``_uniforms``,
+        ``kernel_mine_evals_per_s_best``), ``kernel_warmup_seconds``, ``kernel_ns_per_mine_one_thread`` (the fastest of
+        six passes of up to 16,000 samples, ``kernel_one_thread_samples``, on one numba
+        thread, two after each timed pass) and ``kernel_thread_scaling`` (the best
+        pass's rate against that one thread's: about the thread count when the threads
+        scale), ``reference_seconds`` (with its ``_uniforms``,
         ``_ppf`` and ``_model`` parts), ``reference_ppf_model_mine_evals_per_s`` and
         ``kernel_vs_reference_ppf_model`` (the reference without generating the
         uniforms, whose pure-NumPy Philox dominates its time), ``samples``, ``reference_samples``, ``n_mines``,
@@ -286,7 +290,6 @@ def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]
     """
     import numba
 
-    # by its full name: the package re-exports the function ``sobol`` under that name
     from uncertainty.sobolindices import bench_analyze
 
     sizes = dict(QUICK if quick else FULL)
@@ -345,8 +348,9 @@ def format_bench(res: dict[str, Any]) -> str:
         f"{res['kernel_mine_evals_per_s_best'] / 1e6:,.1f} million; "
         f"warm-up {res['kernel_warmup_seconds']:.1f} s)",
         f"  one thread {res['kernel_ns_per_mine_one_thread']:.1f} ns per mine-evaluation "
-        f"(fastest of {_ONE_THREAD_REPEATS} passes); {res['threads']} threads scale "
-        f"{res['kernel_thread_scaling']:.2f}x",
+        f"(fastest of {_ONE_THREAD_PASSES * len(res['kernel_repeat_seconds'])} passes of "
+        f"{res['kernel_one_thread_samples']:,} samples); best pass on {res['threads']} "
+        f"threads {res['kernel_thread_scaling']:.2f}x that",
         f"  reference  {rate(res['reference_mine_evals_per_s'])}  "
         f"({res['reference_samples']:,} samples in {res['reference_seconds']:.2f} s: "
         f"uniforms {res['reference_uniforms_seconds']:.2f} s, ppf "
