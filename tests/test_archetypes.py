@@ -234,3 +234,16 @@ def test_main_is_byte_identical_on_rerun(tmp_path: Path) -> None:
     cu = df.set_index("archetype").loc["cu_porphyry"]
     assert cu["source_grade"] == SOURCE_DATA and cu["n_grade"] >= 8
     assert 0.3 <= cu["grade_median"] <= 3.4
+
+
+def test_archetypes_re_exports_the_fit() -> None:
+    """The fit and its writers live in archetypefit (it imports this module's table);
+    archetypes fetches them on first access, and dir() lists them."""
+    import uncertainty.archetypefit as fit
+    import uncertainty.archetypes as arch
+
+    for name in fit.__all__:
+        assert name in arch.__all__ and name in dir(arch)
+        assert getattr(arch, name) is getattr(fit, name)
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        _ = arch.nope

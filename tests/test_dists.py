@@ -418,6 +418,7 @@ def test_dists_re_exports_statsarrays() -> None:
     for name in statsarrays.__all__:
         assert name in dists.__all__
         assert getattr(dists, name) is getattr(statsarrays, name)
+        assert name in dir(dists)  # help() and tab completion see them
     uniform = {"uncertainty type": 4, "minimum": 1.0, "maximum": 2.0}
     assert dists.from_stats_arrays(uniform) == Uniform(1.0, 2.0)
     assert math.isclose(dists.pedigree_gsd((1, 1, 1, 1, 1), 1.05), 1.05, rel_tol=1e-12)

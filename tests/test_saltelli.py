@@ -1,4 +1,5 @@
-"""Tests of uncertainty.saltelli: design, SALib agreement, analytic indices, errors.
+"""Tests of the generic Sobol engine (uncertainty.saltelli, sobolresult, sobolindices):
+design, SALib agreement, analytic indices, errors.
 
 Tolerances: point estimates against SALib on the same Y, 1e-10 (the same sums
 regrouped); bootstrap half-widths with the same resample seed, 1e-10 (SALib draws the

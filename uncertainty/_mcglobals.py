@@ -60,7 +60,7 @@ def uniform_triples(seed, sample, n_calls, out):
 
 
 # Rows of the global normal-family table (``normal_rows``): ``value = MEAN + S (sign z)``
-# with ``z`` the ndtri of an argument in ppf_kernel's TRUNCNORMAL layout (:func:`normal_arg`),
+# with ``z`` the ndtri of an argument in ppf_kernel's TRUNCNORMAL layout (:func:`~uncertainty._mckernels.normal_arg`),
 # then ``exp`` of it where LOG is 1.
 N_MEAN, N_S, N_P, N_R, N_M, N_FLIP, N_LOG, N_NROWS = range(8)
 
@@ -68,7 +68,7 @@ N_MEAN, N_S, N_P, N_R, N_M, N_FLIP, N_LOG, N_NROWS = range(8)
 def normal_rows(space: ParameterSpace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The global rows of ``space`` that :func:`global_ppfs` vectorises: ``(rows, tab,
     other)``. ``rows`` are those of a LogNormal, Normal, TruncatedNormal or Fixed; ``tab``
-    (N_NROWS, n) their constants (:func:`normal_layout`, and N_LOG: 1 for a LogNormal,
+    (N_NROWS, n) their constants (:func:`~uncertainty._mckernels.normal_layout`, and N_LOG: 1 for a LogNormal,
     whose ``ln median, sigma`` are its MEAN and S); ``other`` the rows of every other
     family (Dirichlet members excluded), evaluated by ``ppf_kernel``."""
     g = space.n_globals
@@ -89,10 +89,10 @@ def global_ppfs(codes, pars, other, rows, tab, glob, P, TI):
     """Each global row's ppf of the uniform in ``glob``, in place: the normal family
     (``rows``, ``tab`` from :func:`normal_rows`; 86 of the default's 206 rows)
     vectorised like the mines (the arguments, the central ndtri branch for all, the
-    tail branch for the listed 15% by :func:`tail_tile`, :func:`vexp` for exp); the
+    tail branch for the listed 15% by :func:`~uncertainty._mckernels.tail_tile`, :func:`~uncertainty._vmath.vexp` for exp); the
     rest, and any LogNormal whose exponent leaves [-700, 700], by ``dists.ppf_kernel``
     (the rows ``other``). Scratch: ``P`` (6, n + 8): arguments, ``z`` then values,
-    signs, tail arguments, their ``z`` and :func:`tail_tile`'s scratch; ``TI`` (n + 8)
+    signs, tail arguments, their ``z`` and :func:`~uncertainty._mckernels.tail_tile`'s scratch; ``TI`` (n + 8)
     the tail list."""
     n = rows.shape[0]
     for k in range(n):
@@ -239,7 +239,7 @@ def _attempt(k0, k1, s0, s1, substream, member, n, U, out):
     (:func:`_gamma_decision`): ``out[k]`` the value if accepted, ``U[0, k]`` the
     verdict; ``U[6, k]`` holds the boost's ``log(u3) / alpha`` (0 if not boosted), rows
     1, 3 and 5 are scratch. In stages, one loop each, every logarithm split in two at
-    its division (:func:`vlog_parts`): chains short enough for the out-of-order window.
+    its division (:func:`~uncertainty._vmath.vlog_parts`): chains short enough for the out-of-order window.
     Returns the number of rejected members and the number of uncertain verdicts."""
     for k in range(n):  # call member[0, k] of the substream
         U[0, k], U[1, k], U[2, k] = rng._triple(k0, k1, s0, s1, _row(member[0, k]), substream)
@@ -336,7 +336,7 @@ def dirichlet_draws(seed, sample, member, glob, U, out, max_attempts):
 def dirichlet_shares(groups, exact, dir_alpha, member, out, glob, seed, sample, W):
     """The shares of every group into ``glob``, from the log draws ``out``: as
     ``rng.dirichlet_variate`` (max, exp of the differences, sum in order, divide), the
-    exponentials and divisions of all members in one loop each, :func:`vexp` where the
+    exponentials and divisions of all members in one loop each, :func:`~uncertainty._vmath.vexp` where the
     difference is at least -700, libm's exp below (subnormal or zero shares). ``W``:
     scratch, (2, K4)."""
     if groups.shape[0] == 0:

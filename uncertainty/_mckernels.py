@@ -175,7 +175,7 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
     slow : ndarray, int64
         Mines the fast path does not take, computed by the general path, in order: a
         row of another family, an exponent that could leave [-700, 700] (where
-        :func:`vexp` is valid) for some ``|z| <= 8.5``, or every mine when the space
+        :func:`~uncertainty._vmath.vexp` is valid) for some ``|z| <= 8.5``, or every mine when the space
         has a grade-stripping correlation.
     """
     n_mines, ng = space.n_mines, space.n_globals
@@ -354,7 +354,7 @@ def tail_list(n, A, TI, TP):
 def tail_tile(nt, TI, TP, TZ, TF, Z):
     """Phase d: the listed tail arguments (vectorised), scattered into ``Z``.
 
-    :func:`ndtri_tail` in four loops, one per stage (the log's division, the rest of
+    :func:`~uncertainty._vmath.ndtri_tail` in four loops, one per stage (the log's division, the rest of
     the log, square root, rational function): as one loop its chain of dependent
     operations (a division, the square root, another division) is longer than the
     out-of-order window can overlap (5.8 -> 4.0 ns per argument; the log in two loops,
@@ -407,7 +407,7 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW, E)
     """Phase e: each mine's weighted hidden flow ``weight * hf`` into ``HW`` (vectorised).
 
     The operations of the general path (``ppf_kernel``, the systematic factors and
-    their bounds, ``model.mine_terms``), with :func:`vexp` for ``exp`` and Fixed rows
+    their bounds, ``model.mine_terms``), with :func:`~uncertainty._vmath.vexp` for ``exp`` and Fixed rows
     folded in without selects (see :func:`mine_tables`; a tile without Fixed grades or
     stripping ratios, ``tab[PLAIN, 0] == 1``, skips the fold: ``e 1 + 0 = e`` exactly,
     and four loads a mine fewer). The tile's mines come in runs

@@ -243,7 +243,7 @@ def tail_rational(p, r):
 @_inline
 def ndtri_tail(p):
     """``ndtri_fast``'s intermediate-tail branch, :func:`vlog` for libm's log, in one
-    piece (:func:`tail_tile` runs its three stages as separate loops).
+    piece (:func:`~uncertainty._mckernels.tail_tile` runs its three stages as separate loops).
 
     Returns ``(x, bad)``; ``bad`` (1) where this branch does not apply (:func:`tail_bad`).
     """

@@ -233,7 +233,7 @@ def fit_archetypes(jasansky_dir: Path | str) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per archetype (sorted by ``archetype``) with the columns of
-        :data:`COLUMNS`; numbers rounded to 6 significant digits. ``conc_grade`` is NaN
+        :data:`~uncertainty.archetypes.COLUMNS`; numbers rounded to 6 significant digits. ``conc_grade`` is NaN
         for whole-ore processing. ``df.attrs["notes"]`` maps each archetype to the
         list of remarks (exclusions, fall-backs, comparisons) used by
         :func:`write_archetypes`; ``df.attrs["global_notes"]`` holds dataset-wide ones.
@@ -242,7 +242,7 @@ def fit_archetypes(jasansky_dir: Path | str) -> pd.DataFrame:
     -----
     Each facility contributes one value per statistic (its median over years), so a
     mine reporting twenty years weighs as much as one reporting a single year. A
-    statistic is fitted when at least :data:`MIN_FACILITIES` facilities have it;
+    statistic is fitted when at least :data:`~uncertainty.archetypes.MIN_FACILITIES` facilities have it;
     otherwise, or where the fitted central value is far outside DOMAIN.md's
     min..max (below half the min or above twice the max; recovery: more than 0.1
     outside), the DOMAIN.md value is kept and labelled ``"DOMAIN.md"``.

@@ -19,8 +19,8 @@ section 3's table otherwise. The rest lives in two modules:
 
 - :mod:`uncertainty.jasansky` reads the Jasansky et al. (2023) files in place and
   derives the per-facility values,
-- :mod:`uncertainty.archetypefit` fits the table (:func:`fit_archetypes`) and writes
-  ``archetypes.csv`` and ``ARCHETYPES.md`` (:func:`write_archetypes`, :func:`main`);
+- :mod:`uncertainty.archetypefit` fits the table (:func:`~uncertainty.archetypefit.fit_archetypes`) and writes
+  ``archetypes.csv`` and ``ARCHETYPES.md`` (:func:`~uncertainty.archetypefit.write_archetypes`, :func:`~uncertainty.archetypefit.main`);
   these three are re-exported here.
 
 Run as::
@@ -95,7 +95,7 @@ CITATION = (
     "compilation_mining_data, commit 9928898c616c258ac7f83e54f4551d292a25cf23)"
 )
 
-#: Output columns of :func:`fit_archetypes`, in order.
+#: Output columns of :func:`~uncertainty.archetypefit.fit_archetypes`, in order.
 COLUMNS: tuple[str, ...] = (
     "archetype",
     "metal",
@@ -508,6 +508,10 @@ def __getattr__(name: str) -> Any:
 
         return getattr(archetypefit, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:  # the lazy names too (help(), tab completion)
+    return sorted(set(globals()) | _FROM_ARCHETYPEFIT)
 
 
 if __name__ == "__main__":

@@ -824,3 +824,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(statsarrays, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:  # the lazy names too (help(), tab completion)
+    return sorted(set(globals()) | _FROM_STATSARRAYS)

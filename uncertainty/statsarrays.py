@@ -79,7 +79,7 @@ def from_stats_arrays(mapping: Mapping[str, Any]) -> Univariate:
     ``loc`` falls back to ``amount`` for types 3, 5 and 13 and to ``ln amount`` for
     type 2. A ``negative`` lognormal or gamma, the legacy beta ``scale`` (upper bound
     of stats_arrays before ``minimum``/``maximum``), and types 6, 7, 8, 11, 12 raise
-    :class:`DistributionError`.
+    :class:`~uncertainty.dists.DistributionError`.
     """
     if not isinstance(mapping, Mapping):
         raise DistributionError(f"stats_arrays: expected a mapping (got {_fmt(mapping)})")
