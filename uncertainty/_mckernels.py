@@ -7,7 +7,8 @@ equation; and 206 global rows, 120 of them Dirichlet members drawn by Marsaglia-
 gammas. As one scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per
 mine (one thread, shared 2-core machine); with these helpers, compiled under
 :func:`vector_interleave` (as :func:`uncertainty.montecarlo.evaluate_chunk` does),
-18.0-18.6 ns (minimum of 9 passes; the machine's speed drifts by 5-10%). Where the time
+17.6-18.6 ns in the shared machine's fast periods (fastest of several passes;
+20-27 ns in its slow ones). Where the time
 goes, per mine and thread: uniforms 3.9 ns, central inverse CDF 3.8, tail list 1.5,
 tail inverse CDF 2.3-2.6, exponentials and mine equation 4.0-4.2, group sums 0.5; per
 sample, spread over its mines, the global rows 4.0-4.3 us (2.3 ns a mine: uniforms 0.3
