@@ -36,12 +36,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from uncertainty import _reexport
+
 if TYPE_CHECKING:
-    # Re-exported lazily (see __getattr__ below): archetypefit imports this module.
+    # Re-exported lazily (see _reexport.lazy below): archetypefit imports this module.
     from uncertainty.archetypefit import fit_archetypes, main, write_archetypes
 
 __all__ = [
@@ -501,17 +503,7 @@ def recovery_summary(values: Iterable[float]) -> tuple[float, float, float]:
 # (PEP 562). ``from uncertainty.archetypes import fit_archetypes`` works as before.
 _FROM_ARCHETYPEFIT = frozenset({"fit_archetypes", "main", "write_archetypes"})
 
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM_ARCHETYPEFIT:
-        from uncertainty import archetypefit
-
-        return getattr(archetypefit, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:  # the lazy names too (help(), tab completion)
-    return sorted(set(globals()) | _FROM_ARCHETYPEFIT)
+__getattr__, __dir__ = _reexport.lazy(__name__, "uncertainty.archetypefit", _FROM_ARCHETYPEFIT)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,11 @@ from numba import njit
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from uncertainty import _reexport
 from uncertainty._special import betaincinv_sym, gammaincinv_sym, ndtri_fast
 
 if TYPE_CHECKING:
-    # Re-exported lazily (see __getattr__ below): statsarrays imports this module.
+    # Re-exported lazily (see _reexport.lazy below): statsarrays imports this module.
     from uncertainty.statsarrays import PEDIGREE_FACTORS, from_stats_arrays, pedigree_gsd
 
 __all__ = [
@@ -817,14 +818,4 @@ def ppf_kernel(code, p0, p1, p2, p3, u):
 # (PEP 562). ``from uncertainty.dists import from_stats_arrays`` works as before.
 _FROM_STATSARRAYS = frozenset({"PEDIGREE_FACTORS", "from_stats_arrays", "pedigree_gsd"})
 
-
-def __getattr__(name: str) -> Any:
-    if name in _FROM_STATSARRAYS:
-        from uncertainty import statsarrays
-
-        return getattr(statsarrays, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:  # the lazy names too (help(), tab completion)
-    return sorted(set(globals()) | _FROM_STATSARRAYS)
+__getattr__, __dir__ = _reexport.lazy(__name__, "uncertainty.statsarrays", _FROM_STATSARRAYS)
