@@ -7,6 +7,7 @@ rule; no traceback), 1 an unexpected error.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import warnings
@@ -29,14 +30,38 @@ def _positive_int(text: str) -> int:
     return v
 
 
-def _nonneg_int(text: str) -> int:
+def _seed(text: str) -> int:
+    from uncertainty.config import MAX_SEED, SEED_RANGE
+
     try:
         v = int(text.replace("_", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer (got {text!r})") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer (got {text!r})")
+        raise argparse.ArgumentTypeError(f"must be an integer with {SEED_RANGE} (got {text!r})"
+                                         ) from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer with {SEED_RANGE} (got {text!r})")
     return v
+
+
+def _size(text: str) -> int:
+    from uncertainty.budget import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_budget(p: argparse.ArgumentParser, memory: bool) -> None:
+    from uncertainty.budget import DEFAULT_MAX_SAMPLES, DEFAULT_MAX_SCENARIOS
+
+    if memory:
+        p.add_argument("--max-memory", type=_size, help="memory one chunk may take, e.g. 4GB "
+                       "(default: half the memory available)")
+    p.add_argument("--max-scenarios", type=_positive_int, default=DEFAULT_MAX_SCENARIOS,
+                   help=f"most scenarios per run file (default {DEFAULT_MAX_SCENARIOS})")
+    p.add_argument("--max-samples", type=_positive_int, default=DEFAULT_MAX_SAMPLES,
+                   help=f"most Monte Carlo samples per run (default {DEFAULT_MAX_SAMPLES:,})")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run files or folders of run files (default runs/china-2019.toml)")
     r.add_argument("--samples", type=_positive_int,
                    help="Monte Carlo samples (default: the run file's, 1,000,000 for the default)")
-    r.add_argument("--seed", type=_nonneg_int, help="seed of the counter-based generator")
+    r.add_argument("--seed", type=_seed, help="seed of the counter-based generator "
+                   "(0 <= seed < 2**64)")
     r.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/; with "
                    "--deterministic runs/out/<name>/nominal/)")
     r.add_argument("--chunk-size", type=_positive_int,
@@ -72,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true",
                    help="re-run finished runs, replacing what the out folder holds")
     r.add_argument("--quiet", action="store_true")
+    _add_budget(r, memory=True)
 
     s = sub.add_parser("sobol", help="Sobol sensitivity alone")
     s.add_argument("run", type=Path, help="run file")
@@ -95,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check data folders and run files")
     v.add_argument("paths", nargs="+", type=Path,
                    help="dataset folders, tables (*.csv), run files or folders of run files")
+    _add_budget(v, memory=False)
 
     rep = sub.add_parser("report", help="rebuild figures and report from stored results")
     rep.add_argument("outdir", type=Path, help="out folder of a finished Monte Carlo run")
@@ -107,34 +135,45 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _validate(paths: Sequence[Path]) -> int:
+def _validate(args: argparse.Namespace) -> int:
+    from uncertainty.budget import Budget, check_caps
     from uncertainty.config import load_run
-    from uncertainty.data import DataValidationError, load_dataset
+    from uncertainty.data import DataValidationError, dataset_warnings, load_dataset
+    from uncertainty.pipeline import model_for
+    from uncertainty.space import build_space, check_overrides
 
+    budget = Budget(max_scenarios=args.max_scenarios, max_samples=args.max_samples)
     todo: list[Path] = []
-    for p in paths:  # a folder of run files (as `uncertainty run` takes) stands for its files
+    for p in args.paths:  # a folder of run files (as `uncertainty run` takes) stands for its files
         runs = sorted(p.glob("*.toml")) if p.is_dir() and not (p / "mines.csv").exists() else []
         todo.extend(runs or [p])
+
+    def warn(ds) -> None:
+        for line in dataset_warnings(ds):
+            print(line, file=sys.stderr)
+
     for p in todo:
         if p.is_dir():
             if not (p / "mines.csv").exists():
                 raise DataValidationError(p, "not a dataset folder (no mines.csv) nor a folder "
                                           "of run files (*.toml)")
-            load_dataset(p)
+            warn(load_dataset(p))
             print(f"{p}: valid dataset")
         elif p.suffix == ".toml":
             run = load_run(p)
-            load_dataset(run.dataset)
-            from uncertainty.pipeline import model_for
-            from uncertainty.space import build_space
-
+            check_caps(str(p), run.montecarlo.samples, len(run.scenarios), budget)
             ds, model = model_for(run)
-            build_space(run, ds, model)
-            for sc in run.scenarios:
-                build_space(run, ds, model, extra_overrides=sc.overrides)
+            warn(ds)
+            space = build_space(run, ds, model)
+            checked: set[str] = set()  # identical overrides are checked once
+            for i, sc in enumerate(run.scenarios):
+                key = json.dumps(sc.overrides, sort_keys=True, default=str)
+                if sc.overrides and key not in checked:
+                    check_overrides(space, sc.overrides, f"{p}: scenarios[{i}] ({sc.name})")
+                    checked.add(key)
             print(f"{p}: valid run file")
         elif p.suffix == ".csv":
-            load_dataset(p.parent)
+            warn(load_dataset(p.parent))
             print(f"{p}: valid (as part of dataset {p.parent})")
         else:
             raise DataValidationError(p, "not a dataset folder, a .csv table or a .toml run file")
@@ -143,6 +182,7 @@ def _validate(paths: Sequence[Path]) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from uncertainty import pipeline
+    from uncertainty.budget import Budget
     from uncertainty.config import load_run, with_overrides
 
     files: list[Path] = []
@@ -154,9 +194,11 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(args.runs[0], "<file>", "no run files (*.toml) in folder", str(args.runs[0]))
     runs = [with_overrides(load_run(f), samples=args.samples, seed=args.seed,
                            chunk_size=args.chunk_size) for f in files]
+    budget = Budget(max_memory=args.max_memory, max_scenarios=args.max_scenarios,
+                    max_samples=args.max_samples)
     pipeline.run_batch(runs, out=args.out, deterministic=args.deterministic,
                        resume=args.resume, force=args.force, workers=args.workers,
-                       scheduler=args.scheduler, quiet=args.quiet)
+                       scheduler=args.scheduler, quiet=args.quiet, budget=budget)
     return 0
 
 
@@ -222,6 +264,26 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+#: errno values of a failing machine rather than a bad path (exit 1, not 2).
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EIO", "ENOMEM") if hasattr(errno, n))
+
+
+def _os_error(exc: OSError, args: argparse.Namespace) -> tuple[str, int]:
+    """One line for an operating-system error (path, reason, what to do) and the exit code:
+    2 for a bad path (exists, not a folder, read-only, permission), 1 for a full disk or
+    an I/O failure."""
+    path = exc.filename if exc.filename is not None else "<unknown path>"
+    if exc.filename2 is not None:
+        path = f"{path} -> {exc.filename2}"
+    reason = exc.strerror or str(exc)
+    name = errno.errorcode.get(exc.errno or 0, "")
+    line = f"{path}: {reason}" + (f" [{name}]" if name else "")
+    if args.command == "run":
+        line += "; finished chunks are kept: remove the cause and rerun with --resume"
+    return line, 1 if exc.errno in _ENVIRONMENT_ERRNOS else 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -229,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "validate":
-            return _validate(args.paths)
+            return _validate(args)
         if args.command == "run":
             return _run(args)
         if args.command == "sobol":
@@ -240,6 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        line, code = _os_error(exc, args)
+        print(f"error: {line}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("interrupted; finished chunks are kept (rerun with --resume)", file=sys.stderr)
         return 130

@@ -122,6 +122,18 @@ def _nonneg_int(file: Path | str, key: str, v: Any) -> int:
     return v
 
 
+#: Seeds are keys of the counter-based generator: ``0 <= seed < 2**64``.
+SEED_RANGE = "0 <= seed < 2**64"
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(file: Path | str, key: str, v: Any) -> int:
+    """A seed as an int in ``SEED_RANGE``, or :class:`ConfigError` naming file and key."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_SEED:
+        raise ConfigError(file, key, f"must be an integer seed with {SEED_RANGE}", v)
+    return v
+
+
 def _number(file: Path | str, key: str, v: Any, lo: float, hi: float, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
             or not lo <= v <= hi:
@@ -247,7 +259,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
                           sampler)
     montecarlo = MonteCarloConfig(
         samples=_pos_int(file, "montecarlo.samples", mc.get("samples", d.samples)),
-        seed=_nonneg_int(file, "montecarlo.seed", mc.get("seed", d.seed)),
+        seed=check_seed(file, "montecarlo.seed", mc.get("seed", d.seed)),
         chunk_size=_pos_int(file, "montecarlo.chunk_size", mc.get("chunk_size", d.chunk_size)),
         sampler=sampler,
         per_mine=_bool(file, "montecarlo.per_mine", mc.get("per_mine", d.per_mine)),
@@ -280,7 +292,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     sensitivity = SensitivityConfig(
         enabled=_bool(file, "sensitivity.enabled", se.get("enabled", sd.enabled)),
         n_base=n_base,
-        seed=_nonneg_int(file, "sensitivity.seed", se.get("seed", montecarlo.seed)),
+        seed=check_seed(file, "sensitivity.seed", se.get("seed", montecarlo.seed)),
         metrics=tuple(metrics), by=by,
         num_resamples=_pos_int(file, "sensitivity.num_resamples",
                                se.get("num_resamples", sd.num_resamples)),

@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uncertainty import budget as budgets
 from uncertainty import rng, scenarios, store
+from uncertainty.budget import Budget
 from uncertainty.config import RunConfig
-from uncertainty.data import Dataset, load_dataset
+from uncertainty.data import Dataset, load_dataset, sha256_file
 from uncertainty.model import Model, Scenario, build_model, evaluate
 
 __all__ = [
@@ -201,19 +203,36 @@ class _Prepared:
     state: dict[str, Any]
 
 
-def _prepare(run: RunConfig, out: Path) -> _Prepared:
-    """Load and validate everything a run needs; raises before anything is written."""
+def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepared:
+    """Load and validate everything a run needs, and check it against the resource
+    budget (:mod:`uncertainty.budget`); raises before anything is written."""
     from uncertainty.space import build_space
 
+    budget = budget or Budget()
+    mc = run.montecarlo
+    where = str(run.path or run.name)
+    budgets.check_caps(where, mc.samples, len(run.scenarios), budget)
+    store.check_out_folder(out)
     ds, model = model_for(run)
     space = build_space(run, ds, model)
+    sizes = budgets.Plan(
+        samples=mc.samples, chunk_size=mc.chunk_size, n_metrics=len(model.metric_names),
+        n_scenarios=len(run.scenarios),
+        n_scenario_metrics=len(scenarios.scenario_metrics(model)), n_params=space.n_params,
+        n_override_passes=sum(1 for s in run.scenarios if s.overrides))
+    kept = sum(f.stat().st_size for f in out.glob("**/part-*.parquet")) if out.is_dir() else 0
+    budgets.check_plan(where, sizes, budget, out, reusable=kept)
     plan = scenarios.plan_scenarios(run, ds, model, space)  # validates scenario overrides
-    mc = run.montecarlo
     inputs = store.input_hashes(ds.hashes, run.path)
     state = json_safe({"run_name": run.name, "seed": mc.seed, "samples": mc.samples,
                        "chunk_size": mc.chunk_size, "sampler": mc.sampler, "inputs": inputs,
                        "run": run.resolved, "generator": rng.GENERATOR})
     return _Prepared(run, out, ds, model, space, plan, inputs, state)
+
+
+#: Keys of progress.json that are not settings: whether the run finished, and the
+#: SHA-256 of every Parquet part (relative path -> hex digest).
+_PROGRESS_ONLY = ("complete", "parts")
 
 
 def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
@@ -233,7 +252,7 @@ def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
     prev = store.read_json(state_path) if state_path.is_file() else None
     complete = bool(prev and prev.get("complete"))
     if prev is not None:
-        prev = {k: v for k, v in prev.items() if k != "complete"}
+        prev = {k: v for k, v in prev.items() if k not in _PROGRESS_ONLY}
 
     def differs() -> str:
         words = {"run": "resolved run file", "inputs": "input files", "run_name": "name",
@@ -289,7 +308,8 @@ def _remove_temporaries(out: Path) -> None:
 
 def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force: bool = False,
              workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
-             progress: Any = None, runner: Any = None) -> pd.DataFrame | None:
+             progress: Any = None, runner: Any = None, budget: Budget | None = None
+             ) -> pd.DataFrame | None:
     """Monte Carlo (chunked, checkpointed), scenarios, sensitivity and report for one run.
 
     Each chunk's per-sample metrics are written to ``samples.parquet/part-NNNNNN.parquet``
@@ -315,6 +335,8 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
     runner : engine.ChunkRunner, optional
         Where chunks run (batches share one); default: started here from ``workers`` /
         ``scheduler`` and closed at the end.
+    budget : Budget, optional
+        Resource limits (:mod:`uncertainty.budget`; default :class:`Budget()`).
 
     Returns
     -------
@@ -324,7 +346,7 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
     from uncertainty import engine
 
     out = Path(out_dir)
-    p = _prepare(run, out)
+    p = _prepare(run, out, budget)
     if _status(p, resume=resume, force=force) == "skip":
         return _run_prepared(p, resume=resume, force=force, runner=None, quiet=quiet,
                              progress=progress)
@@ -344,8 +366,8 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
 
 def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
               deterministic: bool = False, resume: bool = False, force: bool = False,
-              workers: int | None = None, scheduler: str | None = None, quiet: bool = False
-              ) -> list[pd.DataFrame | None]:
+              workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
+              budget: Budget | None = None) -> list[pd.DataFrame | None]:
     """Run several run files in turn with one progress display and one Dask cluster.
 
     Every run is loaded and validated (data, overrides, scenario overrides, the state of
@@ -360,7 +382,7 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
         Out folder (one run only); default ``runs/out/<name>/`` for each run.
     deterministic : bool
         Nominal values only (:func:`run_deterministic`).
-    resume, force, workers, scheduler, quiet :
+    resume, force, workers, scheduler, quiet, budget :
         As for :func:`run_full`.
 
     Returns
@@ -384,6 +406,11 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
                               "names", r.name)
         seen[key] = r
     echo: Callable[[str], None] | None = None if quiet else print
+    budget = budget or Budget()
+    for r, o in zip(runs, outs, strict=True):  # before any run is loaded further
+        budgets.check_caps(str(r.path or r.name), 0 if deterministic else r.montecarlo.samples,
+                           len(r.scenarios), budget)
+        store.check_out_folder(o)
     if deterministic:
         results: list[pd.DataFrame | None] = []
         for r, o in zip(runs, outs, strict=True):
@@ -391,7 +418,7 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
             if echo:
                 echo(f"wrote {o}")
         return results
-    prepared = [_prepare(r, o) for r, o in zip(runs, outs, strict=True)]
+    prepared = [_prepare(r, o, budget) for r, o in zip(runs, outs, strict=True)]
     todo = [_status(p, resume=resume, force=force) != "skip" for p in prepared]
     runner = engine.ChunkRunner(workers=workers, scheduler=scheduler) if any(todo) else None
     progress = engine.Progress(sum(r.montecarlo.samples for r in runs), enabled=not quiet)
@@ -417,7 +444,14 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
     t0 = time.perf_counter()
     with store.lock_folder(out):
         status = _status(p, resume=resume, force=force)
-        if status == "skip":
+        plan_chunks = _plan(run)
+        folders = [_samples_folder(out, n) for n in (scenarios.BASELINE, *plan.scenario_names)]
+        digests: dict[str, str] = {}
+        todo: list[tuple[int, int, int]] = []
+        if status != "fresh":
+            digests = dict(store.read_json(out / "progress.json").get("parts") or {})
+            todo = _unverified_chunks(out, plan_chunks, folders, digests)
+        if status == "skip" and not todo:
             if progress is not None:
                 progress.start(run.name, mc.samples)
             if not quiet:
@@ -432,16 +466,17 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
                      f"{run.name}: {kept} chunk(s) of an unfinished run in {out} discarded "
                      "(use --resume to keep them)")
             _clear(out)
-            store.write_json(out / "progress.json", {**p.state, "complete": False})
-        plan_chunks = _plan(run)
-        todo = [c for c in plan_chunks if not _part(out / "samples.parquet", c[0]).is_file()]
+            todo = plan_chunks
+        store.write_json(out / "progress.json", {**p.state, "complete": False,
+                                                 "parts": digests})
         if progress is not None:
             progress.start(run.name, mc.samples - sum(c[2] for c in todo))
         job = engine.ChunkJob(model, plan.passes, mc.seed, mc.sampler)
         smetrics = scenarios.scenario_metrics(model)
+        starts = {c[0]: c[1] for c in plan_chunks}
         t_mc = time.perf_counter()
         for i, arrays in runner.map(engine.compute_chunk, todo, job):
-            _write_chunk(out, i, model, plan.split(arrays), smetrics)
+            _write_chunk(p, i, starts[i], plan.split(arrays), smetrics, digests)
             if progress is not None:
                 progress.update(arrays[0].shape[1])
         t_mc = time.perf_counter() - t_mc
@@ -477,7 +512,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         ))
         if getattr(run, "report", True):
             _write_report(out, quiet=quiet)
-        store.write_json(out / "progress.json", {**p.state, "complete": True})
+        store.write_json(out / "progress.json", {**p.state, "complete": True, "parts": digests})
     if not quiet:
         echo(format_summary(summary, scen))
         echo(f"{run.name}: {len(todo)} of {len(plan_chunks)} chunk(s) computed in "
@@ -498,17 +533,119 @@ def _samples_folder(out: Path, name: str) -> Path:
     return out / "scenario_samples" / name
 
 
-def _write_chunk(out: Path, i: int, model: Model, arrays: dict[str, np.ndarray],
-                 smetrics: list[str]) -> None:
+def _part_key(out: Path, path: Path) -> str:
+    """A part's key in progress.json: its path relative to the out folder."""
+    return path.relative_to(out).as_posix()
+
+
+def _unverified_chunks(out: Path, chunks: list[tuple[int, int, int]], folders: list[Path],
+                       digests: dict[str, str]) -> list[tuple[int, int, int]]:
+    """Chunks whose parts are not all on disk with the SHA-256 recorded in progress.json.
+
+    A part that is on disk but has no recorded digest or another one (truncated,
+    overwritten, damaged) is named in a one-line notice on stderr and never used: its
+    chunk is recomputed. The digests of such chunks are dropped from ``digests``.
+    """
+    import sys
+
+    todo = []
+    for c in chunks:
+        bad = False
+        for folder in folders:
+            path = _part(folder, c[0])
+            key = _part_key(out, path)
+            if not path.is_file():
+                bad = True
+                continue
+            want = digests.get(key)
+            if want is None:
+                why = "has no checksum in progress.json"
+            elif sha256_file(path) != want:
+                why = "fails its checksum (SHA-256 differs from progress.json)"
+            else:
+                continue
+            bad = True
+            print(f"notice: {path} {why}; chunk {c[0]} is recomputed", file=sys.stderr)
+        if bad:
+            todo.append(c)
+            for folder in folders:
+                digests.pop(_part_key(out, _part(folder, c[0])), None)
+    return todo
+
+
+def _write_chunk(p: _Prepared, i: int, start: int, arrays: dict[str, np.ndarray],
+                 smetrics: list[str], digests: dict[str, str]) -> None:
+    """Write chunk ``i``'s parts, their digests recorded in progress.json first.
+
+    Every value is checked finite before anything is written. The digests go to
+    progress.json before the parts are renamed into place (the baseline part last), so a
+    part on disk always has its digest recorded; a process killed in between leaves a
+    digest without its part, and the chunk is recomputed.
+    """
+    out, model = p.out, p.model
+    _check_finite(p, start, arrays)
     idx = [model.metric_names.index(m) for m in smetrics]
+    blobs: list[tuple[Path, bytes]] = []
     for name, arr in arrays.items():
         if name != scenarios.BASELINE:
-            store.write_parquet(_part(_samples_folder(out, name), i),
-                                pd.DataFrame(arr[:, idx], columns=smetrics))
+            blobs.append((_part(_samples_folder(out, name), i),
+                          store.parquet_bytes(pd.DataFrame(arr[:, idx], columns=smetrics))))
+    blobs.append((_part(out / "samples.parquet", i),
+                  store.parquet_bytes(pd.DataFrame(arrays[scenarios.BASELINE],
+                                                   columns=list(model.metric_names)))))
+    for path, data in blobs:
+        digests[_part_key(out, path)] = store.sha256_bytes(data)
+    store.write_json(out / "progress.json", {**p.state, "complete": False, "parts": digests})
     # the baseline part is written last: its presence marks the chunk as done
-    store.write_parquet(_part(out / "samples.parquet", i),
-                        pd.DataFrame(arrays[scenarios.BASELINE],
-                                     columns=list(model.metric_names)))
+    for path, data in blobs:
+        store.write_bytes(path, data)
+
+
+def _check_finite(p: _Prepared, start: int, arrays: dict[str, np.ndarray]) -> None:
+    """Raise :class:`~uncertainty.store.NonFiniteError` at the first non-finite metric,
+    naming the sample, the metric and the inputs that produced it."""
+    for name, arr in arrays.items():
+        bad = ~np.isfinite(arr)
+        if not bad.any():
+            continue
+        row, col = (int(v[0]) for v in np.nonzero(bad))
+        sample = start + row
+        metric = p.model.metric_names[col]
+        what = "baseline" if name == scenarios.BASELINE else f"scenario '{name}'"
+        raise store.NonFiniteError(
+            f"{p.run.path or p.run.name}: metric '{metric}' of sample {sample:,} ({what}, seed "
+            f"{p.run.montecarlo.seed}) is {arr[row, col]!r}; the inputs that produced it: "
+            f"{_suspect_inputs(p, name, sample)}. Check these values in the dataset (its "
+            "plausibility bounds) or the run file's overrides; nothing of this chunk was "
+            "written")
+
+
+def _suspect_inputs(p: _Prepared, name: str, sample: int, top: int = 3) -> str:
+    """The sampled inputs of ``sample`` most likely to make a metric non-finite: those
+    that are non-finite or beyond 1e±100, else the ``top`` farthest from their nominal
+    values (in log ratio). Drawn with the plain-NumPy reference of the kernel's inputs."""
+    from uncertainty.bench import reference_inputs, reference_uniforms
+
+    space = next(sp for (sp, _), names in zip(p.plan.passes, p.plan.names, strict=True)
+                 if name in names)
+    if p.run.montecarlo.sampler == "sobol":
+        u = rng.sobol_points(1, space.n_params, seed=p.run.montecarlo.seed, start=sample)
+    else:
+        u = reference_uniforms(space, p.run.montecarlo.seed, np.array([sample]))
+    with np.errstate(all="ignore"):
+        g, s, r, glob = reference_inputs(space, u)
+        values = np.concatenate([glob[0], np.stack([g[0], s[0], r[0]], axis=1).ravel()])
+        nominal = space.nominal
+        names = list(space.table["name"])
+        mag = np.abs(values)
+        extreme = ~np.isfinite(values) | (mag > 1e100) | ((mag > 0) & (mag < 1e-100))
+        if extreme.any():
+            pick = np.flatnonzero(extreme)[:top * 3]
+        else:
+            ratio = np.abs(np.log(np.where(mag > 0, mag, 1.0) /
+                                  np.where(np.abs(nominal) > 0, np.abs(nominal), 1.0)))
+            pick = np.argsort(-np.nan_to_num(ratio, nan=np.inf), kind="stable")[:top]
+    return ", ".join(f"{names[j]} = {values[j]:.6g} (nominal {nominal[j]:.6g})" for j in pick)
 
 
 def read_column(folder: Path, metric: str) -> np.ndarray:

@@ -31,6 +31,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numba as nb
@@ -48,7 +49,7 @@ from uncertainty._special import ndtri_fast
 from uncertainty.data import Dataset
 from uncertainty.model import Model
 
-__all__ = ["KINDS", "ParameterSpace", "SpaceError", "build_space"]
+__all__ = ["KINDS", "ParameterSpace", "SpaceError", "build_space", "check_overrides"]
 
 def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
     """Parameter indices ``(grade, stripping ratio, recovery)`` of the given mines.
@@ -375,6 +376,21 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         dir_first=np.array(firsts, dtype=np.int64), dir_len=np.array(lens, dtype=np.int64),
         dir_alpha=dir_alpha, correlation=float(rho),
     )
+
+
+def check_overrides(space: ParameterSpace, overrides: Mapping[str, Mapping[str, Any]],
+                    where: str | Path | None = None) -> None:
+    """Raise :class:`SpaceError` as :func:`build_space` would for ``overrides`` applied on
+    top of ``space`` (a scenario's), without building a space: milliseconds, not the
+    build's few hundred."""
+    objs = list(space.dists)
+    try:
+        _apply_overrides(space.table, objs, list(space.nominal), overrides)
+        for d, old in zip(objs, space.dists, strict=True):
+            if d is not old and not isinstance(d, dists.Dirichlet):
+                d.kernel_spec()
+    except SpaceError as exc:
+        raise SpaceError(f"{where}: {exc}" if where else str(exc)) from exc
 
 
 def _wildcard(pattern: str) -> re.Pattern[str]:

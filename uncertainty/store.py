@@ -22,11 +22,16 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "NonFiniteError",
     "OutputLockedError",
+    "OutputPathError",
     "ResultsError",
+    "check_out_folder",
     "lock_folder",
+    "parquet_bytes",
     "read_csv",
     "read_json",
+    "sha256_bytes",
     "software_versions",
     "write_bytes",
     "write_csv",
@@ -42,6 +47,38 @@ class OutputLockedError(RuntimeError):
 
 class ResultsError(ValueError):
     """A stored result file is missing or corrupt; the message names it."""
+
+
+class NonFiniteError(ValueError):
+    """An output would hold a non-finite value; the message names the inputs behind it."""
+
+
+class OutputPathError(ValueError):
+    """An out folder cannot be written (a file, under a file, read-only); names the path."""
+
+
+def check_out_folder(folder: str | Path) -> None:
+    """Check that ``folder`` can be created and written, before anything is computed.
+
+    Raises
+    ------
+    OutputPathError
+        ``folder`` or one of its parents is a file, or the nearest existing folder is
+        not writable (permissions or a read-only filesystem).
+    """
+    target = Path(folder)
+    p = target.absolute()
+    while not p.exists():
+        if p == p.parent:
+            break
+        p = p.parent
+    if not p.is_dir():
+        what = "is a file, not a folder" if p == target.absolute() else \
+            f"lies under {p}, which is a file, not a folder"
+        raise OutputPathError(f"{target}: out folder {what}; give --out a folder")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{target}: out folder cannot be written ({p} is read-only "
+                              "or not writable by this user)")
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
@@ -79,7 +116,19 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 
 def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
-    """Write a DataFrame as Parquet atomically, with deterministic bytes.
+    """Write a DataFrame as Parquet atomically (:func:`parquet_bytes`)."""
+    return write_bytes(path, parquet_bytes(df))
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """A DataFrame as Parquet bytes, deterministic for the same frame.
 
     Floating-point columns (per-sample metrics: nearly every value distinct) are written
     without a dictionary and with the BYTE_STREAM_SPLIT encoding, then zstd: for a chunk
@@ -98,7 +147,7 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
     others = [f.name for f in table.schema if f.name not in floats]
     pq.write_table(table, buf, compression="zstd", write_statistics=False,
                    use_dictionary=others or False, use_byte_stream_split=floats or False)
-    return write_bytes(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def read_csv(path: str | Path, required: tuple[str, ...] = ()) -> pd.DataFrame:
