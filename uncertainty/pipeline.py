@@ -128,7 +128,10 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
     ds, model = model_for(run)
     space = build_space(run, ds, model)
     plan = scenarios.plan_scenarios(run, ds, model, space)
-    base = plan.nominal(model)[scenarios.BASELINE]
+    nominal = plan.nominal(model)
+    for name, values in nominal.items():
+        _check_nominal_finite(run, model, plan, name, values)
+    base = nominal[scenarios.BASELINE]
     summary = pd.DataFrame({"metric": model.metric_names, "nominal": base})
     for col in SUMMARY_COLUMNS[2:-1]:
         summary[col] = np.nan
@@ -474,6 +477,8 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         job = engine.ChunkJob(model, plan.passes, mc.seed, mc.sampler)
         smetrics = scenarios.scenario_metrics(model)
         starts = {c[0]: c[1] for c in plan_chunks}
+        if runner is None:  # a finished run with damaged parts: recomputed in this process
+            runner = engine.ChunkRunner()
         t_mc = time.perf_counter()
         for i, arrays in runner.map(engine.compute_chunk, todo, job):
             _write_chunk(p, i, starts[i], plan.split(arrays), smetrics, digests)
@@ -483,6 +488,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         nominal = plan.nominal(model)
         summary = summarise_store(out, model, pd.Series(nominal[scenarios.BASELINE],
                                                         index=model.metric_names))
+        _check_summary_finite(run, summary)
         store.write_csv(out / "summary.csv", summary)
         store.write_csv(out / "parameters.csv", p.space.table)
         scen = None
@@ -614,10 +620,48 @@ def _check_finite(p: _Prepared, start: int, arrays: dict[str, np.ndarray]) -> No
         what = "baseline" if name == scenarios.BASELINE else f"scenario '{name}'"
         raise store.NonFiniteError(
             f"{p.run.path or p.run.name}: metric '{metric}' of sample {sample:,} ({what}, seed "
-            f"{p.run.montecarlo.seed}) is {arr[row, col]!r}; the inputs that produced it: "
+            f"{p.run.montecarlo.seed}) is {float(arr[row, col])!r}; the inputs that produced it: "
             f"{_suspect_inputs(p, name, sample)}. Check these values in the dataset (its "
             "plausibility bounds) or the run file's overrides; nothing of this chunk was "
             "written")
+
+
+def _check_nominal_finite(run: RunConfig, model: Model, plan: scenarios.ScenarioPlan,
+                          name: str, values: np.ndarray) -> None:
+    """Raise :class:`~uncertainty.store.NonFiniteError` if a nominal metric is not
+    finite, naming the nominal inputs of largest magnitude (or beyond 1e±100)."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if not len(bad):
+        return
+    space = next(sp for (sp, _), names in zip(plan.passes, plan.names, strict=True)
+                 if name in names)
+    nominal = np.asarray(space.nominal, dtype=float)
+    with np.errstate(all="ignore"):
+        size = np.abs(np.log10(np.where(nominal != 0, np.abs(nominal), 1.0)))
+    pick = np.argsort(-np.nan_to_num(size, nan=np.inf), kind="stable")[:3]
+    names = list(space.table["name"])
+    what = "baseline" if name == scenarios.BASELINE else f"scenario '{name}'"
+    raise store.NonFiniteError(
+        f"{run.path or run.name}: metric '{model.metric_names[bad[0]]}' at nominal inputs "
+        f"({what}) is {float(values[bad[0]])!r}; the inputs of largest magnitude: "
+        + ", ".join(f"{names[j]} = {nominal[j]:.6g}" for j in pick)
+        + ". Check these values in the dataset (its plausibility bounds) or the run file's "
+        "overrides; nothing was written")
+
+
+def _check_summary_finite(run: RunConfig, summary: pd.DataFrame) -> None:
+    """Raise :class:`~uncertainty.store.NonFiniteError` if a summary statistic is not
+    finite (finite samples whose spread overflows, e.g. values near 1e300)."""
+    cols = list(SUMMARY_COLUMNS[1:-1])
+    vals = summary[cols].to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(vals))
+    if len(bad):
+        r, c = (int(v) for v in bad[0])
+        raise store.NonFiniteError(
+            f"{run.path or run.name}: summary statistic '{cols[c]}' of metric "
+            f"'{summary['metric'].iloc[r]}' is {float(vals[r, c])!r} (its samples are finite "
+            "but too large to summarise); check the inputs of that metric for implausible "
+            "values; summary.csv was not written")
 
 
 def _suspect_inputs(p: _Prepared, name: str, sample: int, top: int = 3) -> str:

@@ -90,11 +90,25 @@ def _read(path: Path, required: tuple[str, ...], numeric: Sequence[str] = ()) ->
 MAX_PLOT_SAMPLES = 200_000
 
 
-def _read_samples(folder: Path, columns: list[str],
-                  limit: int = MAX_PLOT_SAMPLES) -> pd.DataFrame:
+def _read_samples(folder: Path, columns: list[str], limit: int = MAX_PLOT_SAMPLES,
+                  digests: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The first ``limit`` rows of ``columns`` from a folder of Parquet parts.
+
+    With ``digests`` (progress.json's ``parts``: path relative to the out folder -> SHA-256),
+    every part is checked against its digest and a part that fails is refused.
+    """
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
         raise ResultsError(f"{folder}: result file is missing (no part-*.parquet)")
+    if digests is not None:
+        from uncertainty.data import sha256_file
+
+        for p in parts:
+            want = digests.get(f"{folder.name}/{p.name}")
+            if want is None or sha256_file(p) != want:
+                raise ResultsError(f"{p}: result file is corrupt (its SHA-256 "
+                                   f"{'is not recorded in' if want is None else 'differs from'}"
+                                   " progress.json); rerun the run with --resume to recompute it")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -143,7 +157,11 @@ def load_results(out_dir: str | Path) -> Results:
                            "appears twice)")
     parameters = _read(out / "parameters.csv", PARAMETER_COLUMNS, ("nominal",))
     headline = [m for m in figures.HEADLINE_METRICS if m in set(summary["metric"])]
-    samples = _read_samples(out / "samples.parquet", headline)
+    progress = store.read_json(out / "progress.json") if (out / "progress.json").is_file() \
+        else {}
+    parts = progress.get("parts")
+    samples = _read_samples(out / "samples.parquet", headline,
+                            digests=parts if isinstance(parts, dict) else None)
     sobol = convergence = scenarios = None
     if manifest.get("sensitivity"):
         sobol = _read(out / "sobol.csv", SOBOL_COLUMNS, SOBOL_COLUMNS[3:])
