@@ -130,7 +130,7 @@ def test_report_refuses_a_damaged_part(tmp_path, reference):
     (["--samples", str(10**12)], "samples exceed the cap of 100,000,000"),
     (["--chunk-size", str(10**9), "--samples", str(10**8)],
      "the largest chunk size that fits is"),
-    (["--max-memory", "1MB"], "the largest chunk size that fits is"),
+    (["--max-memory", "1MB"], "no chunk size fits: the process and the model alone need"),
 ])
 def test_plan_that_does_not_fit_is_refused_before_writing(tmp_path, run_file, capsys, flags,
                                                           expect):
@@ -143,18 +143,18 @@ def test_plan_that_does_not_fit_is_refused_before_writing(tmp_path, run_file, ca
 def test_largest_chunk_reported_fits(tmp_path, run_file, capsys):
     out = tmp_path / "fit"
     assert cli.main(["run", str(run_file), "--quiet", "--out", str(out), "--samples", "20000",
-                     "--chunk-size", "20000", "--max-memory", "4MB"]) == 2
+                     "--chunk-size", "20000", "--max-memory", "355MB"]) == 2
     line = _one_line_error(capsys)
     fits = int(line.split("the largest chunk size that fits is ")[1].split()[0].replace(",", ""))
     assert 0 < fits < 20000
     assert cli.main(["run", str(run_file), "--quiet", "--out", str(out), "--samples", "20000",
-                     "--chunk-size", str(fits), "--max-memory", "4MB"]) == 0
+                     "--chunk-size", str(fits), "--max-memory", "355MB"]) == 0
 
 
 def test_memory_formula():
     plan = budget.Plan(samples=10**6, chunk_size=65_536, n_metrics=94, n_scenarios=3,
                        n_scenario_metrics=22, n_params=5_558, n_override_passes=0)
-    assert plan.memory() == 65_536 * 8 * 94 * (1 + 3 + 3) + 64 * 5_558
+    assert plan.memory() == 65_536 * 8 * 94 * (1 + 3 + 4) + 64 * 5_558 + budget.PROCESS_BYTES
     assert plan.disk() == 10**6 * 8 * (94 + 3 * 22)
     small = budget.Plan(samples=100, chunk_size=65_536, n_metrics=94, n_scenarios=0,
                         n_scenario_metrics=22, n_params=10)

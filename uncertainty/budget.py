@@ -5,12 +5,13 @@ Dask worker) and stores every sample of every metric on disk. With ``c`` samples
 chunk, ``n`` samples, ``M`` metrics, ``S`` scenarios and ``m`` scenario metrics
 (8-byte floats):
 
-* memory of a chunk = ``8 c (M (1 + S) + 3 M) + base``: the kernel's output for the
-  baseline and every scenario, plus three copies of the baseline part while it is
-  written (the column, its Arrow table and its encoded Parquet buffer); ``base`` is the
-  model and parameter spaces, ``(1 + S_override) x 64 B x parameters``.
+* memory = ``8 c M (1 + S + 4) + base + process``: the kernel's output for the baseline
+  and every scenario, plus four chunk-sized copies while the parts are encoded (the
+  scenario columns, the Arrow tables, the Parquet buffers); ``base`` is the model and
+  parameter spaces, ``(1 + S_override) x 64 B x parameters``, and ``process`` the
+  interpreter with its libraries and compiled kernels (``PROCESS_BYTES``).
 * disk = ``8 n (M + S m)``: the Parquet parts, counted uncompressed (an upper bound:
-  the stored parts are 10-30% smaller).
+  the stored parts of the default run are about 15% smaller).
 
 A run is refused with one line that says what fits when its chunk needs more memory
 than ``max_memory`` (default: half the memory available now), when its parts need more
@@ -43,8 +44,11 @@ __all__ = [
 DEFAULT_MAX_SAMPLES = 100_000_000
 #: Scenarios per run file without ``--max-scenarios``.
 DEFAULT_MAX_SCENARIOS = 100
-#: Copies of the baseline part held while it is written (column, Arrow table, buffer).
-WRITE_COPIES = 3
+#: Chunk-sized copies held while a chunk's parts are encoded (columns, Arrow, buffers).
+WRITE_COPIES = 4
+#: Bytes of the process before any chunk: Python, NumPy, pandas, pyarrow, numba and the
+#: compiled kernels, the dataset and the model.
+PROCESS_BYTES = 350_000_000
 #: Bytes per parameter of a parameter space (distribution codes, parameters, tables).
 SPACE_BYTES_PER_PARAM = 64
 
@@ -60,7 +64,7 @@ class Budget:
     Attributes
     ----------
     max_memory : int or None
-        Bytes one chunk may take; None: half of :func:`available_memory`.
+        Bytes the run's process may take; None: half of :func:`available_memory`.
     max_scenarios : int
         Scenarios a run file may have.
     max_samples : int
@@ -101,12 +105,12 @@ class Plan:
         return 8 * self.n_metrics * (1 + self.n_scenarios + WRITE_COPIES)
 
     def base_memory(self) -> int:
-        """Bytes of the model and parameter spaces."""
+        """Bytes of the model and parameter spaces (without ``PROCESS_BYTES``)."""
         return SPACE_BYTES_PER_PARAM * self.n_params * (1 + self.n_override_passes)
 
     def memory(self) -> int:
-        """Bytes of memory of one chunk (see the module docstring)."""
-        return self.chunk * self.per_sample_memory() + self.base_memory()
+        """Bytes of memory of the run's process with one chunk (see the module docstring)."""
+        return self.chunk * self.per_sample_memory() + self.base_memory() + PROCESS_BYTES
 
     def per_sample_disk(self) -> int:
         """Bytes of Parquet parts per sample (uncompressed upper bound)."""
@@ -182,9 +186,10 @@ def check_plan(where: str, plan: Plan, budget: Budget, out: str | Path,
     limit = budget.memory_limit()
     need = plan.memory()
     if need > limit:
-        fits = (limit - plan.base_memory()) // plan.per_sample_memory()
+        fits = (limit - plan.base_memory() - PROCESS_BYTES) // plan.per_sample_memory()
         hint = (f"the largest chunk size that fits is {fits:,} (--chunk-size)" if fits > 0
-                else "no chunk size fits; use fewer scenarios")
+                else f"no chunk size fits: the process and the model alone need "
+                f"{format_bytes(PROCESS_BYTES + plan.base_memory())}; raise --max-memory")
         raise BudgetError(
             f"{where}: a chunk of {plan.chunk:,} samples needs {format_bytes(need)} of memory "
             f"({plan.n_metrics} metrics x {1 + plan.n_scenarios} baseline and scenarios), "

@@ -6,17 +6,22 @@ then renamed; the out folder locked against a second writer).
 
 A Monte Carlo run writes, per chunk of samples, ``samples.parquet/part-NNNNNN.parquet``
 (every metric) and ``scenario_samples/<scenario>/part-NNNNNN.parquet`` (the scenario
-metrics), the baseline part last: a chunk whose baseline part exists is a checkpoint.
-``progress.json`` holds the run's settings (seed, samples, chunk size, sampler, input
-hashes, resolved run file) and ``complete``. Then come ``summary.csv``,
-``parameters.csv``, ``scenarios.csv``, the Sobol tables, ``manifest.json``, the report,
-and ``progress.json`` with ``complete: true``.
+metrics). ``progress.json`` holds the run's settings (seed, samples, chunk size, sampler,
+input hashes, resolved run file), ``complete``, and ``parts``: the SHA-256 of every part,
+recorded before the part is renamed into place. A chunk is a checkpoint when all its
+parts are on disk with their recorded digests; any other part is named in a notice and
+its chunk recomputed. Then come ``summary.csv``, ``parameters.csv``, ``scenarios.csv``,
+the Sobol tables, ``manifest.json``, the report, and ``progress.json`` with
+``complete: true``. Every value is checked finite before it is written, and the run is
+checked against its resource budget (:mod:`uncertainty.budget`) before anything is.
 
 Batches (:func:`run_batch`): every run is validated first; a complete run with the same
 settings is skipped unless ``force``; ``resume`` computes only missing chunks, and the
 files then equal, byte for byte, those of an uninterrupted run, except ``manifest.json``
 whose ``timings`` (seconds) and ``execution`` (chunks computed by this invocation, Dask
-workers) describe the invocation; ``report.html`` shows those timings too.
+workers) describe the invocation (``report.html`` does not show them, so that it is
+identical too). A finished run whose parts fail their digests is not skipped: the
+damaged chunks are recomputed and the files derived from them rewritten.
 """
 
 from __future__ import annotations
