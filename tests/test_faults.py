@@ -121,7 +121,7 @@ def test_report_refuses_a_damaged_part(tmp_path, reference):
     folder = reference / "samples.parquet"
     assert len(_read_samples(folder, ["tmr_mt"], digests=digests)) == 1200
     _zero_middle(folder / "part-000000.parquet")
-    with pytest.raises(store.ResultsError, match="part-000000.parquet: result file is corrupt"):
+    with pytest.raises(store.ResultsError, match=r"part-000000\.parquet: result file is corrupt"):
         _read_samples(folder, ["tmr_mt"], digests=digests)
 
 

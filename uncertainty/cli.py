@@ -140,7 +140,7 @@ def _validate(args: argparse.Namespace) -> int:
     from uncertainty.config import load_run
     from uncertainty.data import DataValidationError, dataset_warnings, load_dataset
     from uncertainty.pipeline import model_for
-    from uncertainty.space import build_space, check_overrides
+    from uncertainty.space import OverrideChecker, build_space
 
     budget = Budget(max_scenarios=args.max_scenarios, max_samples=args.max_samples)
     todo: list[Path] = []
@@ -164,12 +164,12 @@ def _validate(args: argparse.Namespace) -> int:
             check_caps(str(p), run.montecarlo.samples, len(run.scenarios), budget)
             ds, model = model_for(run)
             warn(ds)
-            space = build_space(run, ds, model)
+            checker = OverrideChecker(build_space(run, ds, model))
             checked: set[str] = set()  # identical overrides are checked once
             for i, sc in enumerate(run.scenarios):
                 key = json.dumps(sc.overrides, sort_keys=True, default=str)
                 if sc.overrides and key not in checked:
-                    check_overrides(space, sc.overrides, f"{p}: scenarios[{i}] ({sc.name})")
+                    checker.check(sc.overrides, f"{p}: scenarios[{i}] ({sc.name})")
                     checked.add(key)
             print(f"{p}: valid run file")
         elif p.suffix == ".csv":

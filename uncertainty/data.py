@@ -18,7 +18,14 @@ file                one row per
 ==================  =====================================================================
 
 Every value is validated; a bad one raises :class:`DataValidationError` naming the
-file, the row (line number and mine id), the column, the value and the rule.
+file, the row (line number and mine id), the column, the value and the rule. Files are
+UTF-8 (a byte-order mark is accepted) with unique column headers. Besides its hard rules
+(a grade in (0, 1]), a numeric column may have a plausibility bound with its reason
+(:func:`plausibility_table`: a grade not below a part per billion, a stripping ratio
+not above 500); a dataset's optional ``plausibility.csv`` moves those bounds
+(:func:`read_plausibility`) and is then part of the dataset's hashes. Mines that cannot
+receive weight (no supply share for their metal and country) are listed by
+:func:`weightless_mines` and :func:`dataset_warnings`.
 """
 
 from __future__ import annotations
@@ -35,10 +42,16 @@ import pandas as pd
 
 __all__ = [
     "GRADE_BASIS_FACTORS",
+    "PLAUSIBILITY_FILE",
+    "Bound",
     "DataValidationError",
     "Dataset",
+    "dataset_warnings",
     "load_dataset",
+    "plausibility_table",
+    "read_plausibility",
     "sha256_file",
+    "weightless_mines",
 ]
 
 #: Mass of metal per unit mass of the species a grade is reported in (DOMAIN.md section 3).
@@ -99,14 +112,35 @@ CV: Rule = ("must be in [0, 1)", lambda x: 0 <= x < 1)
 
 
 @dataclass(frozen=True)
+class Bound:
+    """A plausibility bound of a column: values outside ``[low, high]`` are refused as
+    implausible (unlike a rule, a dataset's ``plausibility.csv`` may move it)."""
+
+    low: float | None = None
+    high: float | None = None
+    reason: str = ""
+
+    def text(self, column: str) -> str:
+        """The bound as ``low <= column <= high``."""
+        lo = f"{self.low:g} <= " if self.low is not None else ""
+        hi = f" <= {self.high:g}" if self.high is not None else ""
+        return f"{lo}{column}{hi}"
+
+    def holds(self, x: float) -> bool:
+        return (self.low is None or x >= self.low) and (self.high is None or x <= self.high)
+
+
+@dataclass(frozen=True)
 class Column:
-    """One column of a table: its name, kind ('str', 'float', 'bool') and rule."""
+    """One column of a table: its name, kind ('str', 'float', 'bool'), rule and
+    plausibility bound."""
 
     name: str
     kind: str = "float"
     rule: Rule | None = None
     optional_value: bool = False  # an empty cell is allowed (becomes NaN)
     choices: tuple[str, ...] | None = None
+    bound: Bound | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +152,15 @@ class TableSpec:
     key: tuple[str, ...]
 
 
+_GSD10 = Bound(None, 10, "a geometric standard deviation above 10 spans four orders of "
+               "magnitude in its 95% interval")
+_RECOVERY = Bound(0.01, None, "a recovery below 1% would make the ore requirement 100 times "
+                  "the metal's")
+_GWH = Bound(None, 1e9, "kWh per t of metal; the most energy-intensive metals (PGM) need "
+             "about 4e7")
+_CONCENTRATION = Bound(1e-3, 1e6, "a Dirichlet concentration outside this range makes the "
+                       "shares degenerate or all but fixed")
+
 SPECS: dict[str, TableSpec] = {
     "countries": TableSpec(
         "countries.csv", (Column("iso3", "str"), Column("name", "str")), ("iso3",)
@@ -128,11 +171,11 @@ SPECS: dict[str, TableSpec] = {
             Column("metal", "str"),
             Column("display_name", "str"),
             Column("fabrication_yield", rule=UNIT_INTERVAL),
-            Column("energy_kwh_per_t", rule=NON_NEGATIVE),
-            Column("energy_gsd", rule=GSD),
+            Column("energy_kwh_per_t", rule=NON_NEGATIVE, bound=_GWH),
+            Column("energy_gsd", rule=GSD, bound=_GSD10),
             Column("secondary_tmr_fraction", rule=SHARE),
-            Column("sys_grade_gsd", rule=GSD),
-            Column("sys_stripping_gsd", rule=GSD),
+            Column("sys_grade_gsd", rule=GSD, bound=_GSD10),
+            Column("sys_stripping_gsd", rule=GSD, bound=_GSD10),
             Column("sys_recovery_sd", rule=CV),
         ),
         ("metal",),
@@ -146,18 +189,26 @@ SPECS: dict[str, TableSpec] = {
             Column("metal", "str"),
             Column("archetype", "str"),
             Column("mining_method", "str", choices=MINING_METHODS),
-            Column("production_t", rule=POSITIVE),
-            Column("grade", rule=UNIT_INTERVAL),
+            Column("production_t", rule=POSITIVE, bound=Bound(
+                None, 1e10, "t per mine and year; ten times the largest producers (iron ore, "
+                "about 1e9 t)")),
+            Column("grade", rule=UNIT_INTERVAL, bound=Bound(
+                1e-9, None, "a part per billion; the leanest mined ores (gold, PGM) grade "
+                "about 1e-6")),
             Column("grade_unit", "str", choices=tuple(GRADE_BASIS_FACTORS)),
-            Column("stripping_ratio", rule=NON_NEGATIVE),
-            Column("mill_recovery", rule=UNIT_INTERVAL),
-            Column("conc_grade", rule=UNIT_INTERVAL, optional_value=True),
-            Column("refining_recovery", rule=UNIT_INTERVAL),
+            Column("stripping_ratio", rule=NON_NEGATIVE, bound=Bound(
+                None, 500, "t of waste per t of ore; reported open-pit ratios reach a "
+                "few tens, exceptionally about 100")),
+            Column("mill_recovery", rule=UNIT_INTERVAL, bound=_RECOVERY),
+            Column("conc_grade", rule=UNIT_INTERVAL, optional_value=True, bound=Bound(
+                1e-6, None, "metal per t of concentrate; no concentrate is leaner than "
+                "its ore")),
+            Column("refining_recovery", rule=UNIT_INTERVAL, bound=_RECOVERY),
             Column("alloc_economic", rule=SHARE),
             Column("alloc_mass", rule=SHARE),
             Column("main_product", "bool"),
-            Column("grade_gsd", rule=GSD),
-            Column("stripping_gsd", rule=GSD),
+            Column("grade_gsd", rule=GSD, bound=_GSD10),
+            Column("stripping_gsd", rule=GSD, bound=_GSD10),
             Column("recovery_sd", rule=CV),
             Column("synthetic", "bool"),
         ),
@@ -169,7 +220,7 @@ SPECS: dict[str, TableSpec] = {
             Column("metal", "str"),
             Column("country", "str"),
             Column("share", rule=SHARE),
-            Column("concentration", rule=POSITIVE),
+            Column("concentration", rule=POSITIVE, bound=_CONCENTRATION),
         ),
         ("metal", "country"),
     ),
@@ -178,7 +229,8 @@ SPECS: dict[str, TableSpec] = {
         (
             Column("vehicle", "str"),
             Column("metal", "str"),
-            Column("content_kg", rule=NON_NEGATIVE),
+            Column("content_kg", rule=NON_NEGATIVE, bound=Bound(
+                None, 1e4, "kg of one metal per vehicle; a passenger car weighs 1-3 t")),
             Column("cv", rule=CV),
         ),
         ("vehicle", "metal"),
@@ -188,18 +240,21 @@ SPECS: dict[str, TableSpec] = {
         (
             Column("vehicle", "str"),
             Column("display_name", "str"),
-            Column("count", rule=NON_NEGATIVE),
+            Column("count", rule=NON_NEGATIVE, bound=Bound(
+                None, 1e9, "vehicles a year; world car production is about 1e8")),
             Column("count_cv", rule=CV),
             Column("nev", "bool"),
             Column("battery_kwh_min", rule=NON_NEGATIVE),
             Column("battery_kwh_mode", rule=NON_NEGATIVE),
-            Column("battery_kwh_max", rule=NON_NEGATIVE),
+            Column("battery_kwh_max", rule=NON_NEGATIVE, bound=Bound(
+                None, 1000, "kWh per passenger car; the largest packs hold about 200")),
         ),
         ("vehicle",),
     ),
     "chemistries": TableSpec(
         "chemistries.csv",
-        (Column("chemistry", "str"), Column("metal", "str"), Column("kg_per_kwh", rule=NON_NEGATIVE)),
+        (Column("chemistry", "str"), Column("metal", "str"), Column("kg_per_kwh", rule=NON_NEGATIVE, bound=Bound(
+            None, 100, "kg of cathode metal per kWh; real chemistries need below 2"))),
         ("chemistry", "metal"),
     ),
     "battery_mix": TableSpec(
@@ -207,7 +262,7 @@ SPECS: dict[str, TableSpec] = {
         (
             Column("chemistry", "str"),
             Column("share", rule=SHARE),
-            Column("concentration", rule=POSITIVE),
+            Column("concentration", rule=POSITIVE, bound=_CONCENTRATION),
         ),
         ("chemistry",),
     ),
@@ -215,9 +270,10 @@ SPECS: dict[str, TableSpec] = {
         "globals.csv",
         (
             Column("parameter", "str"),
-            Column("value", rule=NON_NEGATIVE),
+            Column("value", rule=NON_NEGATIVE, bound=Bound(
+                None, 1e6, "the scalar inputs are per kWh or factors of order 1")),
             Column("unit", "str"),
-            Column("gsd", rule=GSD),
+            Column("gsd", rule=GSD, bound=_GSD10),
         ),
         ("parameter",),
     ),
@@ -241,16 +297,47 @@ def _row_label(spec: TableSpec, raw: pd.DataFrame, i: int) -> str:
     return ", ".join(f"{k}={raw.iloc[i][k]}" for k in spec.key if k in raw.columns)
 
 
-def _check_field_counts(path: Path) -> None:
-    """Every line must have as many fields as the header (pandas would shift columns)."""
-    import csv
-
+def _decode(path: Path) -> str:
+    """The file's text (UTF-8, a leading byte-order mark dropped); an invalid byte is a
+    :class:`DataValidationError` naming its line and its position in the line."""
+    data = path.read_bytes()
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except (UnicodeDecodeError, csv.Error) as exc:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        line = data[line_start:line_end if line_end >= 0 else len(data)]
+        col = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+        raise DataValidationError(
+            path, f"not valid UTF-8 text (byte 0x{data[start]:02x} at character {col} of the "
+            "line); save the file as UTF-8", row=data.count(b"\n", 0, start) + 1,
+            value=line[:80]) from None
+
+
+def _check_field_counts(path: Path) -> None:
+    """The file is UTF-8; its header has no empty or repeated name; every line has as
+    many fields as the header (pandas would shift columns)."""
+    import csv
+    import io
+
+    text = _decode(path)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
         raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
-    n_header = len(rows[0]) if rows else 0
+    header = [h.strip() for h in rows[0]] if rows else []
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header, start=1):
+        if name == "":
+            raise DataValidationError(path, f"empty column header (field {k})", row=1,
+                                      value=",".join(rows[0]))
+        if name in seen:
+            raise DataValidationError(
+                path, f"duplicated column header (first at field {seen[name]}, again at "
+                f"field {k}); each column may appear once", row=1, column=name, value=name)
+        seen[name] = k
+    n_header = len(header)
     for line_no, fields in enumerate(rows, start=1):
         if fields and len(fields) != n_header:
                 raise DataValidationError(
@@ -258,10 +345,12 @@ def _check_field_counts(path: Path) -> None:
                     row=line_no, value=",".join(fields))
 
 
-def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
+def read_table(path: Path, spec: TableSpec,
+               bounds: Mapping[str, Bound] | None = None) -> pd.DataFrame:
     """Read and validate one CSV file against its spec.
 
-    Rows are numbered as lines of the file (the header is line 1).
+    Rows are numbered as lines of the file (the header is line 1). ``bounds`` replaces
+    the plausibility bounds of the columns it names (a dataset's ``plausibility.csv``).
     """
     if not path.is_file():
         raise DataValidationError(path, "file not found")
@@ -270,7 +359,7 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
     _check_field_counts(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          index_col=False)
+                          index_col=False, encoding="utf-8-sig")
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
     if raw.empty:
@@ -308,6 +397,7 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
                 vals.append(lv in _TRUE)
             out[col.name] = vals
         else:
+            bound = (bounds or {}).get(col.name, col.bound)
             vals_f = []
             for i, v in enumerate(cells):
                 if v == "" and col.optional_value:
@@ -325,6 +415,13 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
                 if col.rule is not None and not col.rule[1](x):
                     raise DataValidationError(
                         path, col.rule[0], row=i + 2,
+                        row_id=_row_label(spec, raw, i), column=col.name, value=x,
+                    )
+                if bound is not None and not bound.holds(x):
+                    raise DataValidationError(
+                        path, f"outside the plausibility bound {bound.text(col.name)} "
+                        f"({bound.reason}); if the value is intended, set another bound in "
+                        f"{PLAUSIBILITY_FILE}", row=i + 2,
                         row_id=_row_label(spec, raw, i), column=col.name, value=x,
                     )
                 vals_f.append(x)
@@ -345,6 +442,82 @@ def read_table(path: Path, spec: TableSpec) -> pd.DataFrame:
             row_id=_row_label(spec, raw, i), column=spec.key[0], value=key_val,
         )
     return df
+
+
+#: The optional file of a dataset that replaces default plausibility bounds.
+PLAUSIBILITY_FILE = "plausibility.csv"
+
+
+def plausibility_table() -> pd.DataFrame:
+    """The default plausibility bounds: table, column, low, high, reason (NaN: no bound)."""
+    rows = [{"table": name, "column": c.name,
+             "low": c.bound.low if c.bound.low is not None else math.nan,
+             "high": c.bound.high if c.bound.high is not None else math.nan,
+             "reason": c.bound.reason}
+            for name, spec in SPECS.items() for c in spec.columns if c.bound is not None]
+    return pd.DataFrame(rows, columns=["table", "column", "low", "high", "reason"])
+
+
+def read_plausibility(path: Path) -> dict[str, dict[str, Bound]]:
+    """A dataset's ``plausibility.csv`` (``table,column,low,high,reason``) as the bounds
+    it sets, per table and column. A blank ``low`` or ``high`` keeps the default's
+    side; ``none`` removes it. ``table`` is a table name (``mines``) or its file
+    (``mines.csv``); the column must be a numeric column of that table.
+
+    Raises
+    ------
+    DataValidationError
+        An unknown table or column, a repeated row, a bound that is not a number, or
+        ``low > high``.
+    """
+    _check_field_counts(path)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                      index_col=False, encoding="utf-8-sig")
+    missing = [c for c in ("table", "column", "low", "high", "reason") if c not in raw.columns]
+    if missing:
+        raise DataValidationError(path, f"missing column(s) {', '.join(map(repr, missing))}")
+    files = {spec.file: name for name, spec in SPECS.items()}
+    out: dict[str, dict[str, Bound]] = {}
+    for i, r in enumerate(raw.itertuples(index=False)):
+        line, table, column = i + 2, str(r.table).strip(), str(r.column).strip()
+        table = files.get(table, table)
+        label = f"table={table}, column={column}"
+        if table not in SPECS:
+            raise DataValidationError(path, f"unknown table (tables: {', '.join(SPECS)})",
+                                      row=line, row_id=label, column="table", value=r.table)
+        cols = {c.name: c for c in SPECS[table].columns if c.kind == "float"}
+        if column not in cols:
+            raise DataValidationError(
+                path, f"not a numeric column of {SPECS[table].file} ({', '.join(cols)})",
+                row=line, row_id=label, column="column", value=column)
+        if column in out.get(table, {}):
+            raise DataValidationError(path, "the bound of this column is set twice",
+                                      row=line, row_id=label, column="column", value=column)
+        default = cols[column].bound or Bound()
+        sides: list[float | None] = []
+        for side, cell, keep in (("low", r.low, default.low), ("high", r.high, default.high)):
+            text = str(cell).strip()
+            if text == "":
+                sides.append(keep)
+                continue
+            if text.lower() == "none":
+                sides.append(None)
+                continue
+            try:
+                x = float(text)
+            except ValueError:
+                x = math.nan
+            if not math.isfinite(x):
+                raise DataValidationError(path, "must be a finite number, blank or none",
+                                          row=line, row_id=label, column=side, value=text)
+            sides.append(x)
+        low, high = sides
+        if low is not None and high is not None and low > high:
+            raise DataValidationError(path, "low must not be above high", row=line,
+                                      row_id=label, column="low", value=low)
+        reason = str(r.reason).strip() or f"set in {PLAUSIBILITY_FILE}"
+        out.setdefault(table, {})[column] = Bound(low, high, reason)
+    return out
 
 
 @dataclass(frozen=True)
@@ -423,7 +596,8 @@ def load_dataset(path: str | Path) -> Dataset:
     Parameters
     ----------
     path : str or Path
-        Folder holding the CSV files listed in the module docstring.
+        Folder holding the CSV files listed in the module docstring, and optionally
+        ``plausibility.csv`` (:func:`read_plausibility`).
 
     Returns
     -------
@@ -437,8 +611,14 @@ def load_dataset(path: str | Path) -> Dataset:
     root = Path(path)
     if not root.is_dir():
         raise DataValidationError(root, "dataset folder not found")
-    tables = {name: read_table(root / spec.file, spec) for name, spec in SPECS.items()}
+    bounds: dict[str, dict[str, Bound]] = {}
+    if (root / PLAUSIBILITY_FILE).is_file():
+        bounds = read_plausibility(root / PLAUSIBILITY_FILE)
+    tables = {name: read_table(root / spec.file, spec, bounds.get(name))
+              for name, spec in SPECS.items()}
     hashes = {spec.file: sha256_file(root / spec.file) for spec in SPECS.values()}
+    if (root / PLAUSIBILITY_FILE).is_file():
+        hashes[PLAUSIBILITY_FILE] = sha256_file(root / PLAUSIBILITY_FILE)
     p = {name: root / spec.file for name, spec in SPECS.items()}
 
     countries = set(tables["countries"]["iso3"])
@@ -509,3 +689,43 @@ def load_dataset(path: str | Path) -> Dataset:
         if g not in glob:
             raise DataValidationError(p["globals"], f"parameter '{g}' must be defined", value=g)
     return Dataset(root, tables, hashes)
+
+
+def weightless_mines(ds: Dataset) -> pd.DataFrame:
+    """Mines that receive no weight: ``supply.csv`` has no positive share for their
+    metal from their country, so they contribute nothing to any metric.
+
+    Returns
+    -------
+    pandas.DataFrame
+        mine_id, metal, country, production_t, reason; one row per mine, in file order.
+    """
+    mines, supply = ds.tables["mines"], ds.tables["supply"]
+    shares = {(m, c): float(v) for m, c, v in
+              zip(supply["metal"], supply["country"], supply["share"], strict=True)}
+    rows = []
+    for mid, metal, country, prod in zip(mines["mine_id"], mines["metal"], mines["country"],
+                                         mines["production_t"], strict=True):
+        share = shares.get((metal, country))
+        if share is None or share <= 0:
+            reason = ("supply.csv has no share for " if share is None else
+                      "supply.csv gives a share of 0 for ") + f"{metal} from {country}"
+            rows.append({"mine_id": mid, "metal": metal, "country": country,
+                         "production_t": float(prod), "reason": reason})
+    return pd.DataFrame(rows, columns=["mine_id", "metal", "country", "production_t", "reason"])
+
+
+def dataset_warnings(ds: Dataset, max_ids: int = 5) -> list[str]:
+    """One ``warning:`` line per (metal, country) of :func:`weightless_mines`, with the
+    number of mines, their production and their ids (at most ``max_ids``)."""
+    lost = weightless_mines(ds)
+    out = []
+    path = ds.path / SPECS["mines"].file
+    for (metal, country), grp in lost.groupby(["metal", "country"], sort=False):
+        ids = list(grp["mine_id"])
+        shown = ", ".join(ids[:max_ids]) + (f" and {len(ids) - max_ids} more"
+                                             if len(ids) > max_ids else "")
+        out.append(f"warning: {path}: {len(ids)} mine(s) of {metal} in {country} "
+                   f"({grp['production_t'].sum():,.6g} t of production: {shown}) receive no "
+                   f"weight: {grp['reason'].iloc[0]}")
+    return out
