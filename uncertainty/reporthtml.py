@@ -21,6 +21,7 @@ from uncertainty.tables import (
     _sobol_rows,
     _width,
     format_number,
+    html_attr,
     metrics_table,
     scenarios_table,
     sobol_top_table,
@@ -73,6 +74,7 @@ section{background:#fff;padding:4px 24px 20px;margin:16px 0;border:1px solid #e3
 table{border-collapse:collapse;margin:12px 0;font-size:.86em}
 caption{caption-side:top;text-align:left;color:#555;padding-bottom:4px}
 th,td{padding:3px 10px;border-bottom:1px solid #e8e8e8;vertical-align:top}
+th,td,caption,li,h1,h2,h3,figcaption,code,.key,.mono{unicode-bidi:isolate}
 thead th{border-bottom:2px solid #444;text-align:left}
 tbody tr:nth-child(even){background:#f6f6f6}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -93,7 +95,7 @@ def _figure_html(figs: Mapping[str, Mapping[str, bytes]], name: str, caption: st
     if name not in figs:
         return ""
     data = base64.b64encode(figs[name]["png"]).decode("ascii")
-    return (f'<figure id="fig-{_e(name)}"><img alt="{_e(caption)}" '
+    return (f'<figure id="fig-{html_attr(name)}"><img alt="{html_attr(caption)}" '
             f'src="data:image/png;base64,{data}"><figcaption>{_e(caption)} '
             f'(<code>figures/{_e(name)}.png</code>)</figcaption></figure>')
 
@@ -342,25 +344,16 @@ def _methods_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> 
                                     "five largest factors, S_T with its CI (left) and CI "
                                     "half-width (right) against the base sample size N"))
     versions, inputs = _section(m, "versions"), _section(m, "inputs")
-    timings = _section(m, "timings")
-    out += ["<h3>Software, inputs and timings</h3>",
+    out += ["<h3>Software and inputs</h3>",
+            "<p>The same inputs and settings give this page byte for byte; what an invocation "
+            "did (its timings, the chunks it computed, its Dask workers) is recorded in "
+            "<code>manifest.json</code> only.</p>",
             _html_table(_kv_table([(k, str(v)) for k, v in sorted(versions.items())],
                                   "Software versions", "versions")),
             _html_table(Table(("input", "sha256"), tuple((k, str(v)) for k, v in
                                                          sorted(inputs.items())), "ll",
-                              caption="SHA-256 of every input file", id="inputs")),
-            _html_table(_kv_table([(k, format_number(float(v), digits=1)) for k, v in
-                                   sorted(timings.items()) if _is_number(v)],
-                                  "Timings (s)", "timings"))]
+                              caption="SHA-256 of every input file", id="inputs"))]
     return "\n".join(out)
-
-
-def _is_number(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _convergence_table(results: Results, top: int = 10) -> Table:
@@ -537,7 +530,7 @@ def render_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> st
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'\">",
         '<link rel="icon" href="data:,">',
-        f"<title>{_e(title)}</title>",
+        f"<title>{html_attr(title)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<header><h1>{_e(title)}</h1>",
         f"<p>{_e(_section(m, 'run').get('description', ''))}</p>",

@@ -22,8 +22,20 @@ from uncertainty import figures
 from uncertainty.results import LEVELS, Results, _conf_label
 
 __all__ = [
-    "STUDY_TARGETS", "Table", "decimals", "escape_latex", "escape_markdown", "format_number",
-    "metrics_table", "render_latex", "render_markdown", "scenarios_table", "sobol_top_table",
+    "BIDI_CONTROLS",
+    "STUDY_TARGETS",
+    "Table",
+    "decimals",
+    "escape_latex",
+    "escape_markdown",
+    "format_number",
+    "html_attr",
+    "metrics_table",
+    "render_latex",
+    "render_markdown",
+    "scenarios_table",
+    "show_bidi",
+    "sobol_top_table",
     "study_targets_table",
 ]  # fmt: skip
 
@@ -116,20 +128,46 @@ _LATEX_SPECIAL = {
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 
 
+#: Unicode bidirectional formatting characters: embeddings, overrides, isolates and
+#: marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C). Text from data or run
+#: files that holds one could reorder what a reader sees around it.
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+_BIDI_RE = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def show_bidi(text: object) -> str:
+    """``text`` with each bidirectional control character written as its code point,
+    ``<U+202E>``, so that it is seen and cannot reorder the text around it."""
+    return _BIDI_RE.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", str(text))
+
+
 def escape_markdown(text: object) -> str:
-    """Text safe in a Markdown table cell: HTML characters as entities, Markdown escaped."""
-    t = html.escape(str(text), quote=False)
+    """Text safe in a Markdown table cell: bidirectional controls shown as code points
+    (:func:`show_bidi`), HTML characters as entities, Markdown escaped."""
+    t = html.escape(show_bidi(text), quote=False)
     t = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), t)
     return t.replace("\n", " ")
 
 
 def escape_latex(text: object) -> str:
-    """Text safe in LaTeX text mode (every special character replaced)."""
-    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group(0)], str(text)).replace("\n", " ")
+    """Text safe in LaTeX text mode: bidirectional controls shown as code points
+    (:func:`show_bidi`, e.g. ``\\textless{}U+202E\\textgreater{}``), every special
+    character replaced."""
+    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group(0)],
+                         show_bidi(text)).replace("\n", " ")
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """HTML text content: escaped, and isolated in ``<bdi>`` when it holds a
+    bidirectional control character (the page's CSS isolates cells and headings too)."""
+    t = html.escape(str(text), quote=True)
+    return f"<bdi>{t}</bdi>" if _BIDI_RE.search(t) else t
+
+
+def html_attr(text: object) -> str:
+    """An HTML attribute value or ``<title>`` text (no markup allowed there): escaped,
+    bidirectional controls shown as code points."""
+    return html.escape(show_bidi(text), quote=True)
 
 
 # ------------------------------------------------------------------ tables
