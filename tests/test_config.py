@@ -71,7 +71,7 @@ def key_error(key: str, value_repr: str, rule: str = "") -> str:
         ('name = "r"\n[montecarlo]\nsamples = true',
          key_error("montecarlo.samples", "True", "must be a positive integer")),
         ('name = "r"\n[montecarlo]\nseed = -1',
-         key_error("montecarlo.seed", "-1", "must be a non-negative integer")),
+         key_error("montecarlo.seed", "-1", "must be an integer seed with 0 <= seed < 2**64")),
         ('name = "r"\n[montecarlo]\nchunk_size = 0',
          key_error("montecarlo.chunk_size", "0", "must be a positive integer")),
         ('name = "r"\n[montecarlo]\nsampler = "mersenne"',

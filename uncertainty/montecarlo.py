@@ -305,16 +305,18 @@ def monte_carlo(run_or_dataset, n: int, *, seed: int, chunk_size: int = 65_536,
     n : int
         Number of samples (positive).
     seed : int
+        ``0 <= seed < 2**64`` (:class:`~uncertainty.config.ConfigError` otherwise).
     chunk_size : int
         Samples per kernel call; results do not depend on it.
     """
-    from uncertainty.config import RunConfig
+    from uncertainty.config import RunConfig, check_seed
     from uncertainty.data import Dataset
     from uncertainty.model import build_model, evaluate
     from uncertainty.space import build_space
 
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
         raise ValueError(f"n must be a positive integer (got {n!r})")
+    seed = check_seed("monte_carlo()", "seed", int(seed) if isinstance(seed, np.integer) else seed)
     if isinstance(run_or_dataset, RunConfig):
         run = run_or_dataset
         from uncertainty.pipeline import model_for
