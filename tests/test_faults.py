@@ -154,7 +154,7 @@ def test_largest_chunk_reported_fits(tmp_path, run_file, capsys):
 def test_memory_formula():
     plan = budget.Plan(samples=10**6, chunk_size=65_536, n_metrics=94, n_scenarios=3,
                        n_scenario_metrics=22, n_params=5_558, n_override_passes=0)
-    assert plan.memory() == 65_536 * 8 * 94 * (1 + 3 + 4) + 64 * 5_558 + budget.PROCESS_BYTES
+    assert plan.memory() == 65_536 * 8 * 94 * (1 + 3 + 4) + 256 * 5_558 + budget.PROCESS_BYTES
     assert plan.disk() == 10**6 * 8 * (94 + 3 * 22)
     small = budget.Plan(samples=100, chunk_size=65_536, n_metrics=94, n_scenarios=0,
                         n_scenario_metrics=22, n_params=10)

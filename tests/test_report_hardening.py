@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_report import make_out
 
-from uncertainty import cli, report
+from uncertainty import cli, figures, report
 from uncertainty.tables import BIDI_CONTROLS, Table, _html_table, html_attr
 
 RLO = "\u202e"
@@ -52,20 +52,35 @@ def test_report_isolates_every_bidi_text(bidi_out: Path):
         assert all(ch not in text for ch in BIDI_CONTROLS), name
 
 
-def test_report_identical_whatever_the_invocation_did(tmp_path: Path):
+def test_figures_show_bidi_controls_as_code_points(bidi_out: Path):
+    assert figures._text(TRICK) == "Mine <U+202E>txt.exe<U+202C> ok"
+    svgs = [p.read_text(encoding="utf-8") for p in sorted((bidi_out / "figures").glob("*.svg"))]
+    assert svgs and all(RLO not in s for s in svgs)
+    assert all("U+202E" in s for s in svgs)  # the run name, in each file's description
+
+
+def test_report_identical_whatever_the_invocation_did(bidi_out: Path, tmp_path: Path):
     """Two invocations that differ only in what they did (timings, chunks computed by
-    this invocation, Dask workers: a resume, a scale-out) give the same report.html."""
-    out = make_out(tmp_path / "out")
-    assert cli.main(["report", str(out)]) == 0
-    first = (out / "report.html").read_bytes()
+    this invocation, Dask workers: a resume, a scale-out) give the same report.html,
+    figures and tables, with no absolute path in the page."""
+    out = tmp_path / bidi_out.name  # the page names its folder
+    shutil.copytree(bidi_out, out)
     m = json.loads((out / "manifest.json").read_text())
     m["timings"] = {"montecarlo_s": 912.25, "total_s": 1234.5, "sobol_s": 77.0}
     m["execution"] = {"chunks_computed": 3, "dask_workers": 4}
     (out / "manifest.json").write_text(json.dumps(m))
-    assert cli.main(["report", str(out)]) == 0
+    for name in ("report.html", "figures", "tables"):
+        shutil.rmtree(out / name) if name != "report.html" else (out / name).unlink()
+    report.write_report(out)
     again = (out / "report.html").read_bytes()
     assert b"912.25" not in again and b"Timings" not in again
-    assert again == first
+    assert again == (bidi_out / "report.html").read_bytes()
+    assert str(bidi_out.parent).encode() not in again and str(tmp_path).encode() not in again
+    for sub in ("figures", "tables"):
+        files = sorted(p.name for p in (bidi_out / sub).iterdir())
+        assert files == sorted(p.name for p in (out / sub).iterdir())
+        for f in files:
+            assert (out / sub / f).read_bytes() == (bidi_out / sub / f).read_bytes(), f
 
 
 def test_report_identical_after_a_resume(tmp_path: Path, make_dataset):

@@ -106,8 +106,12 @@ def metric_label(metric: str) -> str:
 
 
 def _text(s: object) -> str:
-    """Text from data made safe for matplotlib (no mathtext from ``$``)."""
-    return str(s).replace("$", r"\$")
+    """Text from data made safe for matplotlib: no mathtext from ``$``, and each
+    bidirectional control character written as its code point, ``<U+202E>``
+    (:func:`uncertainty.tables.show_bidi`), so that an SVG text cannot be reordered."""
+    from uncertainty.tables import show_bidi  # here: uncertainty.tables imports this module
+
+    return show_bidi(s).replace("$", r"\$")
 
 
 def _short(s: object, n: int = 38) -> str:

@@ -14,7 +14,14 @@ Every number shown comes from one formatter, :func:`format_number`, which rounds
 to the digits its 95% interval supports (two significant digits of the interval width),
 so ``report.html``, ``tables/*.md``, ``tables/*.tex`` and ``summary.csv`` agree at the
 precision shown. All text from data and run files is escaped for its target
-(:func:`html.escape`, :func:`escape_markdown`, :func:`escape_latex`).
+(:func:`html.escape`, :func:`escape_markdown`, :func:`escape_latex`); a Unicode
+bidirectional control character in it is isolated in ``<bdi>`` in HTML and written as
+its code point (``<U+202E>``) in Markdown, LaTeX, figure texts and file metadata.
+
+The output is a function of the stored results and the software versions only: the
+same results give the same bytes, whatever the invocation that computed them did (its
+timings, the chunks it computed, its Dask workers are in ``manifest.json``, not in the
+report), and no file carries a date or an absolute path.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from uncertainty.tables import (
     render_latex,
     render_markdown,
     scenarios_table,
+    show_bidi,
     sobol_top_table,
     study_targets_table,
 )
@@ -78,13 +86,15 @@ def render_figures(results: Results, *, dpi: float = 150, svg: bool = True
                    ) -> dict[str, dict[str, bytes]]:
     """Every report figure rendered in memory: ``{name: {"png": bytes, "svg": bytes}}``.
 
-    Each file's metadata names the run, sample count, seed and sampler it comes from.
+    Each file's metadata names the run, sample count, seed and sampler it comes from
+    (bidirectional control characters as code points, :func:`show_bidi`); it holds no
+    date, so the same results render to the same bytes.
     """
     out: dict[str, dict[str, bytes]] = {}
     s = results.summary
     metrics = set(s["metric"])
     man = results.manifest
-    source = (f"uncertainty {_section(man, 'versions').get('uncertainty', '')}: run "
+    source = show_bidi(f"uncertainty {_section(man, 'versions').get('uncertainty', '')}: run "
               f"{results.run_name}, {man.get('samples')} samples, seed {man.get('seed')}, "
               f"sampler {man.get('sampler')}; Sobol N = "
               f"{_section(man, 'sensitivity').get('n_base', '-')}")
@@ -164,7 +174,9 @@ def write_report(out_dir: str | Path) -> Path:
     result raises :class:`~uncertainty.store.ResultsError` (naming the file) before any
     file is written. Files are written atomically through :mod:`uncertainty.store`:
     ``figures/<name>.png`` and ``.svg``, ``tables/{metrics,sobol_top,scenarios}.{md,tex}``,
-    ``report.html``.
+    ``report.html``. None of them shows what the invocation that computed the results
+    did (``manifest.json``'s ``timings`` and ``execution``), so two identical runs, or a
+    run and its ``--resume``, give the same bytes.
     """
     out = Path(out_dir)
     results = load_results(out)

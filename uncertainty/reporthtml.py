@@ -1,7 +1,16 @@
 """The HTML of ``report.html``: a self-contained page (embedded figures, no scripts,
 a Content-Security-Policy) with the summary, the methods generated from the run, the
 results, the sensitivity, the scenarios and the limitations; pure functions from the
-loaded :class:`~uncertainty.results.Results` and rendered figures to text."""
+loaded :class:`~uncertainty.results.Results` and rendered figures to text.
+
+The page depends on the stored results, settings, input hashes and software versions
+only: it shows no timings, no counts of what an invocation computed, no date and no
+absolute path (a folder's name only), so identical runs give identical bytes; the text
+says that an invocation's timings are in ``manifest.json``. Text from data and run files
+is isolated: escaped by :func:`~uncertainty.tables._e` (``<bdi>`` around text holding a
+bidirectional control character), and the CSS gives cells, captions, headings, list
+items and inline spans ``unicode-bidi: isolate``; attributes and the title show such
+characters as code points (:func:`~uncertainty.tables.html_attr`)."""
 
 from __future__ import annotations
 

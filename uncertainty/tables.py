@@ -5,6 +5,9 @@ significant digits of the interval width), so ``report.html``, ``tables/*.md``,
 ``tables/*.tex`` and ``summary.csv`` agree at the precision shown. A :class:`Table`
 renders as Markdown, LaTeX (booktabs) or HTML; text from data and run files is escaped
 for its target (:func:`escape_markdown`, :func:`escape_latex`, :func:`html.escape`).
+Unicode bidirectional control characters (:data:`BIDI_CONTROLS`) cannot reorder a table:
+Markdown and LaTeX show them as their code point (``<U+202E>``, :func:`show_bidi`), HTML
+text isolates them in ``<bdi>``.
 """
 
 from __future__ import annotations
@@ -143,7 +146,8 @@ def show_bidi(text: object) -> str:
 
 def escape_markdown(text: object) -> str:
     """Text safe in a Markdown table cell: bidirectional controls shown as code points
-    (:func:`show_bidi`), HTML characters as entities, Markdown escaped."""
+    (:func:`show_bidi`; in the file ``&lt;U+202E&gt;``, rendered ``<U+202E>``), HTML
+    characters as entities, Markdown escaped."""
     t = html.escape(show_bidi(text), quote=False)
     t = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), t)
     return t.replace("\n", " ")
@@ -215,7 +219,7 @@ def render_latex(table: Table) -> str:
 
 def _html_table(table: Table) -> str:
     cls = ["num" if a == "r" else "" for a in table.align]
-    ident = f' id="{_e(table.id)}"' if table.id else ""
+    ident = f' id="{html_attr(table.id)}"' if table.id else ""
     out = [f"<table{ident}>"]
     if table.caption:
         out.append(f"<caption>{_e(table.caption)}</caption>")
