@@ -19,7 +19,9 @@ file                one row per
 
 Every value is validated; a bad one raises :class:`DataValidationError` naming the
 file, the row (line number and mine id), the column, the value and the rule. Files are
-UTF-8 (a byte-order mark is accepted) with unique column headers. Besides its hard rules
+UTF-8 text (a byte-order mark is accepted; an invalid byte or a NUL is named by line and
+character) with unique, non-empty column headers; blank lines are skipped and a row keeps
+the number of the line it starts on. Besides its hard rules
 (a grade in (0, 1]), a numeric column may have a plausibility bound with its reason
 (:func:`plausibility_table`: a grade not below a part per billion, a stripping ratio
 not above 500); a dataset's optional ``plausibility.csv`` moves those bounds
@@ -170,7 +172,9 @@ SPECS: dict[str, TableSpec] = {
         (
             Column("metal", "str"),
             Column("display_name", "str"),
-            Column("fabrication_yield", rule=UNIT_INTERVAL),
+            Column("fabrication_yield", rule=UNIT_INTERVAL, bound=Bound(
+                0.01, None, "a yield below 1% would make the metal demand 100 times the "
+                "vehicles' content")),
             Column("energy_kwh_per_t", rule=NON_NEGATIVE, bound=_GWH),
             Column("energy_gsd", rule=GSD, bound=_GSD10),
             Column("secondary_tmr_fraction", rule=SHARE),
@@ -297,52 +301,126 @@ def _row_label(spec: TableSpec, raw: pd.DataFrame, i: int) -> str:
     return ", ".join(f"{k}={raw.iloc[i][k]}" for k in spec.key if k in raw.columns)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _line_at(data: bytes, pos: int) -> tuple[int, int, int]:
+    """The 1-based line number of byte ``pos`` of ``data`` and the byte offsets where its
+    line starts and ends (lines end at ``\\n``, ``\\r\\n`` or ``\\r``, as for the csv
+    module)."""
+    before = data[:pos].splitlines(keepends=True)
+    if not before:
+        number, start = 1, 0
+    elif before[-1].endswith((b"\n", b"\r")):
+        number, start = len(before) + 1, pos
+    else:
+        number, start = len(before), pos - len(before[-1])
+    ends = [e for e in (data.find(b"\n", pos), data.find(b"\r", pos)) if e >= 0]
+    return number, start, min(ends, default=len(data))
+
+
 def _decode(path: Path) -> str:
-    """The file's text (UTF-8, a leading byte-order mark dropped); an invalid byte is a
-    :class:`DataValidationError` naming its line and its position in the line."""
+    """The file's text: UTF-8, a leading byte-order mark dropped.
+
+    Raises
+    ------
+    DataValidationError
+        An invalid UTF-8 byte or a NUL character, naming its line, its character in the
+        line and the bytes around it.
+    """
     data = path.read_bytes()
+    skip = len(_BOM) if data.startswith(_BOM) else 0
     try:
-        return data.decode("utf-8-sig")
+        text = data[skip:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        start = exc.start
-        line_start = data.rfind(b"\n", 0, start) + 1
-        line_end = data.find(b"\n", start)
-        line = data[line_start:line_end if line_end >= 0 else len(data)]
-        col = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
-        raise DataValidationError(
-            path, f"not valid UTF-8 text (byte 0x{data[start]:02x} at character {col} of the "
-            "line); save the file as UTF-8", row=data.count(b"\n", 0, start) + 1,
-            value=line[:80]) from None
+        pos = skip + exc.start
+        what = f"not valid UTF-8 text (byte 0x{data[pos]:02x}"
+        fix = "save the file as UTF-8"
+    else:
+        nul = text.find("\x00")
+        if nul < 0:
+            return text
+        pos = skip + len(text[:nul].encode("utf-8"))
+        what = "contains a NUL character (byte 0x00"
+        fix = "a CSV file is text: save it as UTF-8 (not UTF-16)"
+    row, start, end = _line_at(data, pos)
+    start = max(start, skip)
+    col = len(data[start:pos].decode("utf-8", errors="replace")) + 1
+    raise DataValidationError(
+        path, f"{what} at character {col} of the line); {fix}", row=row,
+        value=data[max(start, pos - 40):min(end, pos + 40)]) from None
 
 
-def _check_field_counts(path: Path) -> None:
-    """The file is UTF-8; its header has no empty or repeated name; every line has as
-    many fields as the header (pandas would shift columns)."""
+def _check_field_counts(path: Path) -> list[int]:
+    """Check the file's CSV structure and return the line number of each data row.
+
+    The file is UTF-8 (:func:`_decode`); its header (the first non-blank line) has no
+    empty or repeated name; every row has as many fields as the header (pandas would
+    shift columns). Blank lines are skipped, as pandas does; a row's line number is the
+    line it starts on (a quoted field may span lines).
+
+    Raises
+    ------
+    DataValidationError
+        The first broken rule, naming the line.
+    """
     import csv
     import io
 
     text = _decode(path)
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    records: list[tuple[int, list[str]]] = []
+    read = 0
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        for fields in reader:
+            if fields:
+                records.append((read + 1, fields))
+            read = reader.line_num
     except csv.Error as exc:
-        raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
-    header = [h.strip() for h in rows[0]] if rows else []
+        raise DataValidationError(path, f"not a readable CSV file ({exc})",
+                                  row=reader.line_num) from exc
+    if not records:
+        raise DataValidationError(path, "file is empty (blank lines only)")
+    header_line, raw_header = records[0]
+    header = [h.strip() for h in raw_header]
     seen: dict[str, int] = {}
     for k, name in enumerate(header, start=1):
         if name == "":
-            raise DataValidationError(path, f"empty column header (field {k})", row=1,
-                                      value=",".join(rows[0]))
+            raise DataValidationError(path, f"empty column header (field {k})",
+                                      row=header_line, value=",".join(raw_header))
         if name in seen:
             raise DataValidationError(
                 path, f"duplicated column header (first at field {seen[name]}, again at "
-                f"field {k}); each column may appear once", row=1, column=name, value=name)
+                f"field {k}); each column may appear once", row=header_line, column=name,
+                value=name)
         seen[name] = k
     n_header = len(header)
-    for line_no, fields in enumerate(rows, start=1):
-        if fields and len(fields) != n_header:
-                raise DataValidationError(
-                    path, f"line has {len(fields)} fields but the header has {n_header}",
-                    row=line_no, value=",".join(fields))
+    for line_no, fields in records[1:]:
+        if len(fields) != n_header:
+            raise DataValidationError(
+                path, f"line has {len(fields)} fields but the header has {n_header}",
+                row=line_no, value=",".join(fields))
+    return [line_no for line_no, _ in records[1:]]
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    """The cells of a CSV file as strings (headers and leading spaces stripped) and the
+    line number of each row (:func:`_check_field_counts`)."""
+    if not path.is_file():
+        raise DataValidationError(path, "file not found" if not path.exists() else
+                                  "not a regular file")
+    if path.stat().st_size == 0:
+        raise DataValidationError(path, "file is empty")
+    lines = _check_field_counts(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                          index_col=False, encoding="utf-8-sig")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
+    raw.columns = pd.Index([str(c).strip() for c in raw.columns])
+    if len(lines) != len(raw):  # pandas split the rows otherwise: number them in order
+        lines = list(range(2, len(raw) + 2))
+    return raw, lines
 
 
 def read_table(path: Path, spec: TableSpec,
@@ -352,16 +430,13 @@ def read_table(path: Path, spec: TableSpec,
     Rows are numbered as lines of the file (the header is line 1). ``bounds`` replaces
     the plausibility bounds of the columns it names (a dataset's ``plausibility.csv``).
     """
-    if not path.is_file():
-        raise DataValidationError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise DataValidationError(path, "file is empty")
-    _check_field_counts(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          index_col=False, encoding="utf-8-sig")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataValidationError(path, f"not a readable CSV file ({exc})") from exc
+    return _read_table(path, spec, bounds)[0]
+
+
+def _read_table(path: Path, spec: TableSpec, bounds: Mapping[str, Bound] | None = None
+                ) -> tuple[pd.DataFrame, list[int]]:
+    """:func:`read_table` and the line number of each row."""
+    raw, lines = _read_csv(path)
     if raw.empty:
         raise DataValidationError(path, "file has a header but no data rows")
     missing = [c.name for c in spec.columns if c.name not in raw.columns]
@@ -376,12 +451,12 @@ def read_table(path: Path, spec: TableSpec,
             for i, v in enumerate(cells):
                 if v == "":
                     raise DataValidationError(
-                        path, "must not be empty", row=i + 2,
+                        path, "must not be empty", row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=v,
                     )
                 if col.choices is not None and v not in col.choices:
                     raise DataValidationError(
-                        path, f"must be one of {', '.join(col.choices)}", row=i + 2,
+                        path, f"must be one of {', '.join(col.choices)}", row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=v,
                     )
             out[col.name] = cells.to_numpy(dtype=object)
@@ -391,7 +466,7 @@ def read_table(path: Path, spec: TableSpec,
                 lv = v.lower()
                 if lv not in _TRUE | _FALSE:
                     raise DataValidationError(
-                        path, "must be true or false", row=i + 2,
+                        path, "must be true or false", row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=v,
                     )
                 vals.append(lv in _TRUE)
@@ -409,19 +484,19 @@ def read_table(path: Path, spec: TableSpec,
                     x = math.nan
                 if not math.isfinite(x):
                     raise DataValidationError(
-                        path, "must be a finite number", row=i + 2,
+                        path, "must be a finite number", row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=v,
                     )
                 if col.rule is not None and not col.rule[1](x):
                     raise DataValidationError(
-                        path, col.rule[0], row=i + 2,
+                        path, col.rule[0], row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=x,
                     )
                 if bound is not None and not bound.holds(x):
                     raise DataValidationError(
                         path, f"outside the plausibility bound {bound.text(col.name)} "
                         f"({bound.reason}); if the value is intended, set another bound in "
-                        f"{PLAUSIBILITY_FILE}", row=i + 2,
+                        f"{PLAUSIBILITY_FILE}", row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=x,
                     )
                 vals_f.append(x)
@@ -438,10 +513,10 @@ def read_table(path: Path, spec: TableSpec,
         first = int(same.nonzero()[0][0])
         raise DataValidationError(
             path, f"duplicate {'/'.join(spec.key)} (each must be unique; first on row "
-            f"{first + 2})", row=i + 2,
+            f"{lines[first]})", row=lines[i],
             row_id=_row_label(spec, raw, i), column=spec.key[0], value=key_val,
         )
-    return df
+    return df, lines
 
 
 #: The optional file of a dataset that replaces default plausibility bounds.
@@ -467,19 +542,17 @@ def read_plausibility(path: Path) -> dict[str, dict[str, Bound]]:
     Raises
     ------
     DataValidationError
-        An unknown table or column, a repeated row, a bound that is not a number, or
-        ``low > high``.
+        A malformed file (:func:`read_table`'s checks of its CSV structure), an unknown
+        table or column, a repeated row, a bound that is not a number, or ``low > high``.
     """
-    _check_field_counts(path)
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                      index_col=False, encoding="utf-8-sig")
+    raw, lines = _read_csv(path)
     missing = [c for c in ("table", "column", "low", "high", "reason") if c not in raw.columns]
     if missing:
         raise DataValidationError(path, f"missing column(s) {', '.join(map(repr, missing))}")
     files = {spec.file: name for name, spec in SPECS.items()}
     out: dict[str, dict[str, Bound]] = {}
     for i, r in enumerate(raw.itertuples(index=False)):
-        line, table, column = i + 2, str(r.table).strip(), str(r.column).strip()
+        line, table, column = lines[i], str(r.table).strip(), str(r.column).strip()
         table = files.get(table, table)
         label = f"table={table}, column={column}"
         if table not in SPECS:
@@ -568,25 +641,27 @@ class Dataset:
 
 
 def _check_refs(
-    path: Path, df: pd.DataFrame, spec: TableSpec, column: str, valid: set[str], what: str
+    path: Path, df: pd.DataFrame, spec: TableSpec, column: str, valid: set[str], what: str,
+    lines: list[int],
 ) -> None:
     for i, v in enumerate(df[column]):
         if v not in valid:
             raise DataValidationError(
-                path, f"unknown {what} (not in {what}s of the dataset)", row=i + 2,
+                path, f"unknown {what} (not in {what}s of the dataset)", row=lines[i],
                 row_id=", ".join(f"{k}={df.iloc[i][k]}" for k in spec.key),
                 column=column, value=v,
             )
 
 
-def _check_shares(path: Path, df: pd.DataFrame, by: str, what: str) -> None:
+def _check_shares(path: Path, df: pd.DataFrame, by: str, what: str,
+                  lines: list[int]) -> None:
     for name, grp in df.groupby(by, sort=False):
         total = float(grp["share"].sum())
         if abs(total - 1.0) > SHARE_TOLERANCE:
             first = int(grp.index[0])
             raise DataValidationError(
                 path, f"{what} shares of {by} '{name}' must sum to 1 (within {SHARE_TOLERANCE:g})",
-                row=first + 2, row_id=f"{by}={name}", column="share", value=round(total, 10),
+                row=lines[first], row_id=f"{by}={name}", column="share", value=round(total, 10),
             )
 
 
@@ -612,10 +687,12 @@ def load_dataset(path: str | Path) -> Dataset:
     if not root.is_dir():
         raise DataValidationError(root, "dataset folder not found")
     bounds: dict[str, dict[str, Bound]] = {}
-    if (root / PLAUSIBILITY_FILE).is_file():
+    if (root / PLAUSIBILITY_FILE).exists():
         bounds = read_plausibility(root / PLAUSIBILITY_FILE)
-    tables = {name: read_table(root / spec.file, spec, bounds.get(name))
-              for name, spec in SPECS.items()}
+    tables: dict[str, pd.DataFrame] = {}
+    lines: dict[str, list[int]] = {}  # the line number of each row, per table
+    for name, spec in SPECS.items():
+        tables[name], lines[name] = _read_table(root / spec.file, spec, bounds.get(name))
     hashes = {spec.file: sha256_file(root / spec.file) for spec in SPECS.values()}
     if (root / PLAUSIBILITY_FILE).is_file():
         hashes[PLAUSIBILITY_FILE] = sha256_file(root / PLAUSIBILITY_FILE)
@@ -627,18 +704,15 @@ def load_dataset(path: str | Path) -> Dataset:
     chems = set(tables["chemistries"]["chemistry"])
 
     mines = tables["mines"]
-    _check_refs(p["mines"], mines, SPECS["mines"], "country", countries, "country code")
-    _check_refs(p["mines"], mines, SPECS["mines"], "metal", metals, "metal")
-    for name in ("supply",):
-        _check_refs(p[name], tables[name], SPECS[name], "country", countries, "country code")
-        _check_refs(p[name], tables[name], SPECS[name], "metal", metals, "metal")
-    _check_refs(p["vehicles"], tables["vehicles"], SPECS["vehicles"], "metal", metals, "metal")
-    _check_refs(p["vehicles"], tables["vehicles"], SPECS["vehicles"], "vehicle", vehicles, "vehicle")
-    _check_refs(p["chemistries"], tables["chemistries"], SPECS["chemistries"], "metal", metals, "metal")
-    _check_refs(
-        p["battery_mix"], tables["battery_mix"], SPECS["battery_mix"], "chemistry", chems, "chemistry"
-    )
-    _check_shares(p["supply"], tables["supply"], "metal", "supply")
+    for name, column, valid, what in (
+        ("mines", "country", countries, "country code"), ("mines", "metal", metals, "metal"),
+        ("supply", "country", countries, "country code"), ("supply", "metal", metals, "metal"),
+        ("vehicles", "metal", metals, "metal"), ("vehicles", "vehicle", vehicles, "vehicle"),
+        ("chemistries", "metal", metals, "metal"),
+        ("battery_mix", "chemistry", chems, "chemistry"),
+    ):
+        _check_refs(p[name], tables[name], SPECS[name], column, valid, what, lines[name])
+    _check_shares(p["supply"], tables["supply"], "metal", "supply", lines["supply"])
     total_mix = float(tables["battery_mix"]["share"].sum())
     if abs(total_mix - 1.0) > SHARE_TOLERANCE:
         raise DataValidationError(
@@ -655,7 +729,8 @@ def load_dataset(path: str | Path) -> Dataset:
         if s > 0 and (m, c) not in have:
             raise DataValidationError(
                 p["supply"], "a supplying country needs at least one mine of that metal in mines.csv",
-                row=i + 2, row_id=f"metal={m}, country={c}", column="country", value=c,
+                row=lines["supply"][i], row_id=f"metal={m}, country={c}", column="country",
+                value=c,
             )
     metal_grade = mines["grade"] * mines["grade_unit"].map(GRADE_BASIS_FACTORS)
     # equal is fine (direct-shipping ore); the tolerance absorbs the rounding of a
@@ -667,7 +742,8 @@ def load_dataset(path: str | Path) -> Dataset:
             p["mines"], "conc_grade must be at least the ore's metal grade (grade x the "
             f"metal fraction of grade_unit '{mines['grade_unit'].iloc[i]}' = "
             f"{metal_grade.iloc[i]:.6g}): concentration upgrades the ore",
-            row=i + 2, row_id=f"mine_id={mines['mine_id'].iloc[i]}", column="conc_grade",
+            row=lines["mines"][i], row_id=f"mine_id={mines['mine_id'].iloc[i]}",
+            column="conc_grade",
             value=float(mines["conc_grade"].iloc[i]),
         )
     fleet = tables["fleet"]
@@ -676,14 +752,14 @@ def load_dataset(path: str | Path) -> Dataset:
             p["fleet"], "at least one vehicle count must be positive (every metric is per "
             "fleet)", column="count", value=float(fleet["count"].sum()),
         )
-    for label, r in fleet.iterrows():
-        if not r.battery_kwh_min <= r.battery_kwh_mode <= r.battery_kwh_max:
-            raise DataValidationError(
-                p["fleet"], "must have battery_kwh_min <= battery_kwh_mode <= battery_kwh_max",
-                row=int(cast(int, label)) + 2, row_id=f"vehicle={r.vehicle}",
-                column="battery_kwh_mode",
-                value=r.battery_kwh_mode,
-            )
+    kwh = fleet[["battery_kwh_min", "battery_kwh_mode", "battery_kwh_max"]].to_numpy(float)
+    for j in np.flatnonzero(~((kwh[:, 0] <= kwh[:, 1]) & (kwh[:, 1] <= kwh[:, 2]))):
+        i = int(j)
+        raise DataValidationError(
+            p["fleet"], "must have battery_kwh_min <= battery_kwh_mode <= battery_kwh_max",
+            row=lines["fleet"][i], row_id=f"vehicle={fleet['vehicle'].iloc[i]}",
+            column="battery_kwh_mode", value=float(kwh[i, 1]),
+        )
     glob = set(tables["globals"]["parameter"])
     for g in GLOBAL_PARAMETERS:
         if g not in glob:
@@ -725,7 +801,9 @@ def dataset_warnings(ds: Dataset, max_ids: int = 5) -> list[str]:
         ids = list(grp["mine_id"])
         shown = ", ".join(ids[:max_ids]) + (f" and {len(ids) - max_ids} more"
                                              if len(ids) > max_ids else "")
+        total = float(grp["production_t"].sum())
+        tonnes = f"{total:,.0f}" if total >= 10 else f"{total:.3g}"
         out.append(f"warning: {path}: {len(ids)} mine(s) of {metal} in {country} "
-                   f"({grp['production_t'].sum():,.6g} t of production: {shown}) receive no "
+                   f"({tonnes} t of production: {shown}) receive no "
                    f"weight: {grp['reason'].iloc[0]}")
     return out

@@ -60,6 +60,7 @@ __all__ = [
     "build_model",
     "evaluate",
     "evaluate_reference",
+    "undefined_metrics",
 ]
 
 ALLOCATIONS = ("economic", "mass", "main-product")
@@ -164,6 +165,33 @@ def _metric_names(metals: Sequence[str], vehicles: Sequence[str], nev: Sequence[
             names += [f"battery_metals_material_share_{v}", f"battery_metals_hidden_share_{v}"]
     names += [f"hidden_flows_mt_country_{c.lower()}" for c in countries]
     return tuple(names)
+
+
+def undefined_metrics(ds: Dataset) -> dict[str, str]:
+    """Metrics the dataset's fleet cannot define (metric -> reason), stored as NaN.
+
+    ``nev_to_icev_hidden_ratio`` needs a produced NEV and a produced conventional car;
+    ``hidden_per_vehicle_t_<v>`` and an NEV's battery shares need ``v`` produced (a
+    count above 0 in ``fleet.csv``).
+    """
+    fleet = ds.tables["fleet"]
+    made = fleet["count"].to_numpy(dtype=float) > 0
+    nev = fleet["nev"].to_numpy(dtype=bool)
+    out: dict[str, str] = {}
+    if not (made & nev).any():
+        out["nev_to_icev_hidden_ratio"] = "the fleet has no NEV (fleet.csv: no produced " \
+            "vehicle with nev = true)"
+    elif not (made & ~nev).any():
+        out["nev_to_icev_hidden_ratio"] = "the fleet has no conventional car (fleet.csv: " \
+            "no produced vehicle with nev = false)"
+    for v, m, is_nev in zip(fleet["vehicle"], made, nev, strict=True):
+        if not m:
+            why = f"fleet.csv gives vehicle '{v}' a count of 0"
+            out[f"hidden_per_vehicle_t_{v}"] = why
+            if is_nev:
+                out[f"battery_metals_material_share_{v}"] = why
+                out[f"battery_metals_hidden_share_{v}"] = why
+    return out
 
 
 def allocation_shares(mines, allocation: str) -> np.ndarray:

@@ -40,7 +40,7 @@ from uncertainty import rng, scenarios, store
 from uncertainty.budget import Budget
 from uncertainty.config import RunConfig
 from uncertainty.data import Dataset, load_dataset, sha256_file
-from uncertainty.model import Model, Scenario, build_model, evaluate
+from uncertainty.model import Model, Scenario, build_model, evaluate, undefined_metrics
 
 __all__ = [
     "default_out_dir",
@@ -100,10 +100,19 @@ def model_for(run: RunConfig) -> tuple[Dataset, Model]:
         if sw.lfp_share is not None and model.lfp_index < 0:
             raise ConfigError(file, f"{key}.lfp_share",
                               "the dataset's battery mix has no LFP chemistry", sw.lfp_share)
+    undefined = undefined_metrics(ds)
+    no_nev = undefined.get("nev_to_icev_hidden_ratio", "").startswith("the fleet has no NEV")
+    for key, sw in checks:
+        if sw.lfp_share is not None and no_nev:
+            raise ConfigError(file, f"{key}.lfp_share", "the LFP switch changes batteries, and "
+                              f"{undefined['nev_to_icev_hidden_ratio']}", sw.lfp_share)
     for m in run.sensitivity.metrics:
         if m not in model.metric_names:
             raise ConfigError(file, "sensitivity.metrics",
                               f"unknown metric; metrics are: {', '.join(model.metric_names)}", m)
+        if run.sensitivity.enabled and m in undefined:
+            raise ConfigError(file, "sensitivity.metrics", f"this dataset cannot define the "
+                              f"metric: {undefined[m]}; remove it from the list", m)
     return ds, model
 
 
@@ -134,8 +143,9 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
     space = build_space(run, ds, model)
     plan = scenarios.plan_scenarios(run, ds, model, space)
     nominal = plan.nominal(model)
+    undefined = _undefined_columns(ds, model)
     for name, values in nominal.items():
-        _check_nominal_finite(run, model, plan, name, values)
+        _check_nominal_finite(run, model, plan, name, values, undefined)
     base = nominal[scenarios.BASELINE]
     summary = pd.DataFrame({"metric": model.metric_names, "nominal": base})
     for col in SUMMARY_COLUMNS[2:-1]:
@@ -209,6 +219,8 @@ class _Prepared:
     plan: scenarios.ScenarioPlan
     inputs: dict[str, str]
     state: dict[str, Any]
+    #: Columns of the metrics the data cannot define (NaN by construction).
+    undefined: tuple[int, ...] = ()
 
 
 def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepared:
@@ -235,7 +247,15 @@ def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepar
     state = json_safe({"run_name": run.name, "seed": mc.seed, "samples": mc.samples,
                        "chunk_size": mc.chunk_size, "sampler": mc.sampler, "inputs": inputs,
                        "run": run.resolved, "generator": rng.GENERATOR})
-    return _Prepared(run, out, ds, model, space, plan, inputs, state)
+    undefined = _undefined_columns(ds, model)
+    return _Prepared(run, out, ds, model, space, plan, inputs, state, undefined)
+
+
+def _undefined_columns(ds: Dataset, model: Model) -> tuple[int, ...]:
+    """Columns of :func:`~uncertainty.model.undefined_metrics`: the finiteness checks
+    skip them (they are NaN by construction, and sensitivity refuses them)."""
+    names = undefined_metrics(ds)
+    return tuple(i for i, m in enumerate(model.metric_names) if m in names)
 
 
 #: Keys of progress.json that are not settings: whether the run finished, and the
@@ -493,7 +513,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         nominal = plan.nominal(model)
         summary = summarise_store(out, model, pd.Series(nominal[scenarios.BASELINE],
                                                         index=model.metric_names))
-        _check_summary_finite(run, summary)
+        _check_summary_finite(run, summary, [model.metric_names[i] for i in p.undefined])
         store.write_csv(out / "summary.csv", summary)
         store.write_csv(out / "parameters.csv", p.space.table)
         scen = None
@@ -617,6 +637,7 @@ def _check_finite(p: _Prepared, start: int, arrays: dict[str, np.ndarray]) -> No
     naming the sample, the metric and the inputs that produced it."""
     for name, arr in arrays.items():
         bad = ~np.isfinite(arr)
+        bad[:, list(p.undefined)] = False
         if not bad.any():
             continue
         row, col = (int(v[0]) for v in np.nonzero(bad))
@@ -632,10 +653,12 @@ def _check_finite(p: _Prepared, start: int, arrays: dict[str, np.ndarray]) -> No
 
 
 def _check_nominal_finite(run: RunConfig, model: Model, plan: scenarios.ScenarioPlan,
-                          name: str, values: np.ndarray) -> None:
-    """Raise :class:`~uncertainty.store.NonFiniteError` if a nominal metric is not
-    finite, naming the nominal inputs of largest magnitude (or beyond 1e±100)."""
-    bad = np.flatnonzero(~np.isfinite(values))
+                          name: str, values: np.ndarray, undefined: tuple[int, ...] = ()
+                          ) -> None:
+    """Raise :class:`~uncertainty.store.NonFiniteError` if a nominal metric (other than
+    the ``undefined`` columns) is not finite, naming the nominal inputs of largest
+    magnitude."""
+    bad = np.setdiff1d(np.flatnonzero(~np.isfinite(values)), undefined)
     if not len(bad):
         return
     space = next(sp for (sp, _), names in zip(plan.passes, plan.names, strict=True)
@@ -654,11 +677,14 @@ def _check_nominal_finite(run: RunConfig, model: Model, plan: scenarios.Scenario
         "overrides; nothing was written")
 
 
-def _check_summary_finite(run: RunConfig, summary: pd.DataFrame) -> None:
-    """Raise :class:`~uncertainty.store.NonFiniteError` if a summary statistic is not
-    finite (finite samples whose spread overflows, e.g. values near 1e300)."""
+def _check_summary_finite(run: RunConfig, summary: pd.DataFrame,
+                          undefined: Sequence[str] = ()) -> None:
+    """Raise :class:`~uncertainty.store.NonFiniteError` if a summary statistic of a
+    metric other than ``undefined`` is not finite (finite samples whose spread
+    overflows, e.g. values near 1e300)."""
     cols = list(SUMMARY_COLUMNS[1:-1])
-    vals = summary[cols].to_numpy(dtype=float)
+    vals = summary[cols].to_numpy(dtype=float, copy=True)
+    vals[summary["metric"].isin(list(undefined)).to_numpy()] = 0.0
     bad = np.argwhere(~np.isfinite(vals))
     if len(bad):
         r, c = (int(v) for v in bad[0])

@@ -105,7 +105,9 @@ def render_figures(results: Results, *, dpi: float = 150, svg: bool = True
             out[name]["svg"] = figures.render(fig, "svg", description=source)
 
     with figures.style():
-        head = [m for m in figures.HEADLINE_METRICS if m in metrics and m in results.samples]
+        # a metric the data cannot define (all NaN: a fleet without NEVs) has no figure
+        head = [m for m in figures.HEADLINE_METRICS if m in metrics and m in results.samples
+                and np.isfinite(results.samples[m].to_numpy(dtype=float)).any()]
         if head:
             ncols = 3
             nrows = math.ceil(len(head) / ncols)
