@@ -26,6 +26,7 @@ damaged chunks are recomputed and the files derived from them rewritten.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from uncertainty import budget as budgets
 from uncertainty import rng, scenarios, store
 from uncertainty.budget import Budget
 from uncertainty.config import RunConfig
-from uncertainty.data import Dataset, load_dataset, sha256_file
+from uncertainty.data import Dataset, load_dataset
 from uncertainty.model import Model, Scenario, build_model, evaluate, undefined_metrics
 
 __all__ = [
@@ -435,11 +436,10 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
         seen[key] = r
     echo: Callable[[str], None] | None = None if quiet else print
     budget = budget or Budget()
-    for r, o in zip(runs, outs, strict=True):  # before any run is loaded further
-        budgets.check_caps(str(r.path or r.name), 0 if deterministic else r.montecarlo.samples,
-                           len(r.scenarios), budget)
-        store.check_out_folder(o)
     if deterministic:
+        for r, o in zip(runs, outs, strict=True):  # Monte Carlo runs check in _prepare
+            budgets.check_caps(str(r.path or r.name), 0, len(r.scenarios), budget)
+            store.check_out_folder(o)
         results: list[pd.DataFrame | None] = []
         for r, o in zip(runs, outs, strict=True):
             results.append(run_deterministic(r, o, echo=echo, force=force))
@@ -577,8 +577,6 @@ def _unverified_chunks(out: Path, chunks: list[tuple[int, int, int]], folders: l
     overwritten, damaged) is named in a one-line notice on stderr and never used: its
     chunk is recomputed. The digests of such chunks are dropped from ``digests``.
     """
-    import sys
-
     todo = []
     for c in chunks:
         bad = False
@@ -588,12 +586,8 @@ def _unverified_chunks(out: Path, chunks: list[tuple[int, int, int]], folders: l
             if not path.is_file():
                 bad = True
                 continue
-            want = digests.get(key)
-            if want is None:
-                why = "has no checksum in progress.json"
-            elif sha256_file(path) != want:
-                why = "fails its checksum (SHA-256 differs from progress.json)"
-            else:
+            why = store.digest_problem(path, digests.get(key))
+            if why is None:
                 continue
             bad = True
             print(f"notice: {path} {why}; chunk {c[0]} is recomputed", file=sys.stderr)
@@ -627,9 +621,19 @@ def _write_chunk(p: _Prepared, i: int, start: int, arrays: dict[str, np.ndarray]
     for path, data in blobs:
         digests[_part_key(out, path)] = store.sha256_bytes(data)
     store.write_json(out / "progress.json", {**p.state, "complete": False, "parts": digests})
-    # the baseline part is written last: its presence marks the chunk as done
     for path, data in blobs:
         store.write_bytes(path, data)
+
+
+def _space_of(plan: scenarios.ScenarioPlan, name: str) -> Any:
+    """The parameter space of the pass that evaluates baseline or scenario ``name``."""
+    return next(sp for (sp, _), names in zip(plan.passes, plan.names, strict=True)
+                if name in names)
+
+
+def _evaluation(name: str) -> str:
+    """``baseline`` or ``scenario '<name>'``, for messages."""
+    return "baseline" if name == scenarios.BASELINE else f"scenario '{name}'"
 
 
 def _check_finite(p: _Prepared, start: int, arrays: dict[str, np.ndarray]) -> None:
@@ -643,9 +647,9 @@ def _check_finite(p: _Prepared, start: int, arrays: dict[str, np.ndarray]) -> No
         row, col = (int(v[0]) for v in np.nonzero(bad))
         sample = start + row
         metric = p.model.metric_names[col]
-        what = "baseline" if name == scenarios.BASELINE else f"scenario '{name}'"
         raise store.NonFiniteError(
-            f"{p.run.path or p.run.name}: metric '{metric}' of sample {sample:,} ({what}, seed "
+            f"{p.run.path or p.run.name}: metric '{metric}' of sample {sample:,} "
+            f"({_evaluation(name)}, seed "
             f"{p.run.montecarlo.seed}) is {float(arr[row, col])!r}; the inputs that produced it: "
             f"{_suspect_inputs(p, name, sample)}. Check these values in the dataset (its "
             "plausibility bounds) or the run file's overrides; nothing of this chunk was "
@@ -661,17 +665,15 @@ def _check_nominal_finite(run: RunConfig, model: Model, plan: scenarios.Scenario
     bad = np.setdiff1d(np.flatnonzero(~np.isfinite(values)), undefined)
     if not len(bad):
         return
-    space = next(sp for (sp, _), names in zip(plan.passes, plan.names, strict=True)
-                 if name in names)
+    space = _space_of(plan, name)
     nominal = np.asarray(space.nominal, dtype=float)
     with np.errstate(all="ignore"):
         size = np.abs(np.log10(np.where(nominal != 0, np.abs(nominal), 1.0)))
     pick = np.argsort(-np.nan_to_num(size, nan=np.inf), kind="stable")[:3]
-    names = list(space.table["name"])
-    what = "baseline" if name == scenarios.BASELINE else f"scenario '{name}'"
+    names = space.table["name"].tolist()
     raise store.NonFiniteError(
         f"{run.path or run.name}: metric '{model.metric_names[bad[0]]}' at nominal inputs "
-        f"({what}) is {float(values[bad[0]])!r}; the inputs of largest magnitude: "
+        f"({_evaluation(name)}) is {float(values[bad[0]])!r}; the inputs of largest magnitude: "
         + ", ".join(f"{names[j]} = {nominal[j]:.6g}" for j in pick)
         + ". Check these values in the dataset (its plausibility bounds) or the run file's "
         "overrides; nothing was written")
@@ -701,8 +703,7 @@ def _suspect_inputs(p: _Prepared, name: str, sample: int, top: int = 3) -> str:
     values (in log ratio). Drawn with the plain-NumPy reference of the kernel's inputs."""
     from uncertainty.bench import reference_inputs, reference_uniforms
 
-    space = next(sp for (sp, _), names in zip(p.plan.passes, p.plan.names, strict=True)
-                 if name in names)
+    space = _space_of(p.plan, name)
     if p.run.montecarlo.sampler == "sobol":
         u = rng.sobol_points(1, space.n_params, seed=p.run.montecarlo.seed, start=sample)
     else:
@@ -711,7 +712,7 @@ def _suspect_inputs(p: _Prepared, name: str, sample: int, top: int = 3) -> str:
         g, s, r, glob = reference_inputs(space, u)
         values = np.concatenate([glob[0], np.stack([g[0], s[0], r[0]], axis=1).ravel()])
         nominal = space.nominal
-        names = list(space.table["name"])
+        names = space.table["name"].tolist()
         mag = np.abs(values)
         extreme = ~np.isfinite(values) | (mag > 1e100) | ((mag > 0) & (mag < 1e-100))
         if extreme.any():

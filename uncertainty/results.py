@@ -101,14 +101,11 @@ def _read_samples(folder: Path, columns: list[str], limit: int = MAX_PLOT_SAMPLE
     if not parts:
         raise ResultsError(f"{folder}: result file is missing (no part-*.parquet)")
     if digests is not None:
-        from uncertainty.data import sha256_file
-
         for p in parts:
-            want = digests.get(f"{folder.name}/{p.name}")
-            if want is None or sha256_file(p) != want:
-                raise ResultsError(f"{p}: result file is corrupt (its SHA-256 "
-                                   f"{'is not recorded in' if want is None else 'differs from'}"
-                                   " progress.json); rerun the run with --resume to recompute it")
+            why = store.digest_problem(p, digests.get(f"{folder.name}/{p.name}"))
+            if why is not None:
+                raise ResultsError(f"{p}: result file is corrupt (it {why}); rerun the run "
+                                   "with --resume to recompute it")
     import pyarrow as pa
     import pyarrow.parquet as pq
 

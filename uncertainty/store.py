@@ -27,6 +27,7 @@ __all__ = [
     "OutputPathError",
     "ResultsError",
     "check_out_folder",
+    "digest_problem",
     "lock_folder",
     "parquet_bytes",
     "read_csv",
@@ -118,6 +119,18 @@ def write_json(path: str | Path, obj: Any) -> Path:
 def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
     """Write a DataFrame as Parquet atomically (:func:`parquet_bytes`)."""
     return write_bytes(path, parquet_bytes(df))
+
+
+def digest_problem(path: Path, want: str | None) -> str | None:
+    """Why ``path`` cannot be trusted against its recorded SHA-256 ``want``, or None
+    when its bytes match."""
+    from uncertainty.data import sha256_file
+
+    if want is None:
+        return "has no checksum in progress.json"
+    if sha256_file(path) != want:
+        return "fails its checksum (SHA-256 differs from progress.json)"
+    return None
 
 
 def sha256_bytes(data: bytes) -> str:
