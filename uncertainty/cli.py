@@ -56,7 +56,8 @@ def _add_budget(p: argparse.ArgumentParser, memory: bool) -> None:
     from uncertainty.budget import DEFAULT_MAX_SAMPLES, DEFAULT_MAX_SCENARIOS
 
     if memory:
-        p.add_argument("--max-memory", type=_size, help="memory the run may take (its process with one chunk), e.g. 4GB "
+        p.add_argument("--max-memory", type=_size,
+                       help="memory the run may take (its process with one chunk), e.g. 4GB "
                        "(default: half the memory available)")
     p.add_argument("--max-scenarios", type=_positive_int, default=DEFAULT_MAX_SCENARIOS,
                    help=f"most scenarios per run file (default {DEFAULT_MAX_SCENARIOS})")
