@@ -65,11 +65,14 @@ def test_error_names_the_right_line(tmp_path, make_dataset):
         load_dataset(make_dataset(tmp_path, mines=rows))
 
 
-@pytest.mark.parametrize("value", ["abc", "1,5", "nan", "inf", ""])
-def test_non_numeric_value(tmp_path, make_dataset, value):
-    folder = make_dataset(tmp_path, mines={(0, "grade"): value})
+@pytest.mark.parametrize(("column", "value"), [("grade", "abc"), ("grade", "1,5"),
+                                             ("grade", "nan"), ("grade", "inf"),
+                                             ("production_t", "")])
+def test_non_numeric_value(tmp_path, make_dataset, column, value):
+    """A blank grade is filled (tests/test_gaps.py); a blank production is not."""
+    folder = make_dataset(tmp_path, mines={(0, column): value})
     with pytest.raises(DataValidationError,
-                       match=f"{MINE_ROW}, column 'grade': must be a finite number "
+                       match=f"{MINE_ROW}, column '{column}': must be a finite number "
                              f"\\(got {re.escape(repr(value))}\\)"):
         load_dataset(folder)
 
@@ -274,10 +277,14 @@ def test_missing_global_parameter(tmp_path, make_dataset):
 
 
 def test_metal_without_supply(tmp_path, make_dataset):
+    """A metal the vehicles need must have supply shares; one nothing needs (a
+    co-product such as gold) may have none."""
     t = base_tables()
     metals = [*t["metals"], dict(t["metals"][0], metal="tin", display_name="Tin")]
+    vehicles = [*t["vehicles"], dict(t["vehicles"][0], metal="tin", content_kg="1")]
     with pytest.raises(DataValidationError, match=r"supply\.csv: metal 'tin' has no supply"):
-        load_dataset(make_dataset(tmp_path, metals=metals))
+        load_dataset(make_dataset(tmp_path / "a", metals=metals, vehicles=vehicles))
+    assert "tin" in load_dataset(make_dataset(tmp_path / "b", metals=metals)).metals
 
 
 def test_error_is_a_value_error(tmp_path, make_dataset):
@@ -286,10 +293,17 @@ def test_error_is_a_value_error(tmp_path, make_dataset):
 
 
 def test_extra_columns_kept_and_optional_empty(tmp_path, make_dataset):
-    rows = [dict(MINE, conc_grade="", notes="free text")]
-    ds = load_dataset(make_dataset(tmp_path, mines=rows))
-    assert ds.mines["notes"].tolist() == ["free text"]
-    assert ds.mines["conc_grade"].isna().all()
+    """Free-text columns are kept; a blank concentrate grade whose archetype has none
+    stays blank (whole-ore processing)."""
+    rows = [dict(MINE, notes=""), dict(MINE, mine_id="NI-CHL-001", conc_grade="",
+                                         archetype="ni_laterite", metal="nickel",
+                                         notes="free text")]
+    t = base_tables()
+    metals = [*t["metals"], dict(t["metals"][0], metal="nickel", display_name="Nickel")]
+    ds = load_dataset(make_dataset(tmp_path, mines=rows, metals=metals))
+    assert ds.mines["notes"].tolist() == ["", "free text"]
+    assert ds.mines["conc_grade"].isna().tolist() == [False, True]
+    assert ds.fills.empty
 
 
 # -------------------------------------------------------------------- default dataset

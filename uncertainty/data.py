@@ -67,6 +67,10 @@ GRADE_BASIS_FACTORS: dict[str, float] = {
 
 MINING_METHODS = ("open_pit", "underground", "brine")
 
+#: Where a mine's value came from (``grade_source``, ``stripping_source``,
+#: ``recovery_source``), from the best to the least known.
+PROVENANCES = ("reported", "other_year", "imputed", "synthetic")
+
 
 class DataValidationError(ValueError):
     """A data or run file breaks a rule; the message names file, row, column, value, rule."""
@@ -140,9 +144,10 @@ class Column:
     name: str
     kind: str = "float"
     rule: Rule | None = None
-    optional_value: bool = False  # an empty cell is allowed (becomes NaN)
+    optional_value: bool = False  # an empty cell is allowed (NaN, '' or None by kind)
     choices: tuple[str, ...] | None = None
     bound: Bound | None = None
+    required: bool = True  # False: the column may be absent (all its cells blank)
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ class TableSpec:
     file: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    optional: bool = False  # the file may be absent (see load_dataset)
 
 
 _GSD10 = Bound(None, 10, "a geometric standard deviation above 10 spans four orders of "
@@ -181,6 +187,11 @@ SPECS: dict[str, TableSpec] = {
             Column("sys_grade_gsd", rule=GSD, bound=_GSD10),
             Column("sys_stripping_gsd", rule=GSD, bound=_GSD10),
             Column("sys_recovery_sd", rule=CV),
+            Column("price_usd_per_t", rule=POSITIVE, optional_value=True, required=False,
+                   bound=Bound(None, 1e9, "USD per t of metal; gold, the dearest mined metal, "
+                               "cost about 4.5e7 in 2019")),
+            Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
+                   required=False, bound=_RECOVERY),
         ),
         ("metal",),
     ),
@@ -188,33 +199,41 @@ SPECS: dict[str, TableSpec] = {
         "mines.csv",
         (
             Column("mine_id", "str"),
+            Column("site_id", "str", optional_value=True, required=False),
             Column("name", "str"),
             Column("country", "str"),
             Column("metal", "str"),
-            Column("archetype", "str"),
+            Column("archetype", "str", optional_value=True),
             Column("mining_method", "str", choices=MINING_METHODS),
             Column("production_t", rule=POSITIVE, bound=Bound(
                 None, 1e10, "t per mine and year; ten times the largest producers (iron ore, "
                 "about 1e9 t)")),
-            Column("grade", rule=UNIT_INTERVAL, bound=Bound(
+            Column("grade", rule=UNIT_INTERVAL, optional_value=True, bound=Bound(
                 1e-9, None, "a part per billion; the leanest mined ores (gold, PGM) grade "
                 "about 1e-6")),
-            Column("grade_unit", "str", choices=tuple(GRADE_BASIS_FACTORS)),
-            Column("stripping_ratio", rule=NON_NEGATIVE, bound=Bound(
+            Column("grade_unit", "str", choices=tuple(GRADE_BASIS_FACTORS), optional_value=True),
+            Column("stripping_ratio", rule=NON_NEGATIVE, optional_value=True, bound=Bound(
                 None, 500, "t of waste per t of ore; reported open-pit ratios reach a "
                 "few tens, exceptionally about 100")),
-            Column("mill_recovery", rule=UNIT_INTERVAL, bound=_RECOVERY),
+            Column("mill_recovery", rule=UNIT_INTERVAL, optional_value=True, bound=_RECOVERY),
             Column("conc_grade", rule=UNIT_INTERVAL, optional_value=True, bound=Bound(
                 1e-6, None, "metal per t of concentrate; no concentrate is leaner than "
                 "its ore")),
-            Column("refining_recovery", rule=UNIT_INTERVAL, bound=_RECOVERY),
-            Column("alloc_economic", rule=SHARE),
-            Column("alloc_mass", rule=SHARE),
-            Column("main_product", "bool"),
-            Column("grade_gsd", rule=GSD, bound=_GSD10),
-            Column("stripping_gsd", rule=GSD, bound=_GSD10),
-            Column("recovery_sd", rule=CV),
-            Column("synthetic", "bool"),
+            Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
+                   bound=_RECOVERY),
+            Column("alloc_economic", rule=SHARE, optional_value=True),
+            Column("alloc_mass", rule=SHARE, optional_value=True),
+            Column("main_product", "bool", optional_value=True),
+            Column("grade_gsd", rule=GSD, optional_value=True, bound=_GSD10),
+            Column("stripping_gsd", rule=GSD, optional_value=True, bound=_GSD10),
+            Column("recovery_sd", rule=CV, optional_value=True),
+            Column("synthetic", "bool", optional_value=True),
+            Column("grade_source", "str", choices=PROVENANCES, optional_value=True,
+                   required=False),
+            Column("stripping_source", "str", choices=PROVENANCES, optional_value=True,
+                   required=False),
+            Column("recovery_source", "str", choices=PROVENANCES, optional_value=True,
+                   required=False),
         ),
         ("mine_id",),
     ),
@@ -260,6 +279,7 @@ SPECS: dict[str, TableSpec] = {
         (Column("chemistry", "str"), Column("metal", "str"), Column("kg_per_kwh", rule=NON_NEGATIVE, bound=Bound(
             None, 100, "kg of cathode metal per kWh; real chemistries need below 2"))),
         ("chemistry", "metal"),
+        optional=True,
     ),
     "battery_mix": TableSpec(
         "battery_mix.csv",
@@ -269,6 +289,7 @@ SPECS: dict[str, TableSpec] = {
             Column("concentration", rule=POSITIVE, bound=_CONCENTRATION),
         ),
         ("chemistry",),
+        optional=True,
     ),
     "globals": TableSpec(
         "globals.csv",
@@ -439,7 +460,10 @@ def _read_table(path: Path, spec: TableSpec, bounds: Mapping[str, Bound] | None 
     raw, lines = _read_csv(path)
     if raw.empty:
         raise DataValidationError(path, "file has a header but no data rows")
-    missing = [c.name for c in spec.columns if c.name not in raw.columns]
+    missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
+    for c in spec.columns:  # optional columns that are absent: every cell blank
+        if not c.required and c.name not in raw.columns:
+            raw[c.name] = ""
     if missing:
         raise DataValidationError(
             path, f"missing column(s) {', '.join(repr(m) for m in missing)}"
@@ -449,6 +473,8 @@ def _read_table(path: Path, spec: TableSpec, bounds: Mapping[str, Bound] | None 
         cells = raw[col.name].astype(str).str.strip()
         if col.kind == "str":
             for i, v in enumerate(cells):
+                if v == "" and col.optional_value:
+                    continue
                 if v == "":
                     raise DataValidationError(
                         path, "must not be empty", row=lines[i],
@@ -461,16 +487,19 @@ def _read_table(path: Path, spec: TableSpec, bounds: Mapping[str, Bound] | None 
                     )
             out[col.name] = cells.to_numpy(dtype=object)
         elif col.kind == "bool":
-            vals = []
+            vals: list[bool | None] = []
             for i, v in enumerate(cells):
                 lv = v.lower()
+                if lv == "" and col.optional_value:
+                    vals.append(None)
+                    continue
                 if lv not in _TRUE | _FALSE:
                     raise DataValidationError(
                         path, "must be true or false", row=lines[i],
                         row_id=_row_label(spec, raw, i), column=col.name, value=v,
                     )
                 vals.append(lv in _TRUE)
-            out[col.name] = vals
+            out[col.name] = pd.Series(vals, dtype=object) if None in vals else vals
         else:
             bound = (bounds or {}).get(col.name, col.bound)
             vals_f = []
@@ -606,11 +635,16 @@ class Dataset:
         ``chemistries``, ``battery_mix``, ``globals``.
     hashes : Mapping[str, str]
         File name -> SHA-256 of its bytes.
+    fills : pandas.DataFrame
+        The blanks of ``mines.csv`` that were filled: mine_id, column, value, rule
+        (:func:`complete_mines`).
     """
 
     path: Path
     tables: Mapping[str, pd.DataFrame]
     hashes: Mapping[str, str] = field(default_factory=dict)
+    fills: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["mine_id", "column", "value", "rule"]))
 
     @property
     def mines(self) -> pd.DataFrame:
@@ -691,19 +725,43 @@ def load_dataset(path: str | Path) -> Dataset:
         bounds = read_plausibility(root / PLAUSIBILITY_FILE)
     tables: dict[str, pd.DataFrame] = {}
     lines: dict[str, list[int]] = {}  # the line number of each row, per table
+    absent = [name for name, spec in SPECS.items()
+              if spec.optional and not (root / spec.file).exists()]
     for name, spec in SPECS.items():
+        if name in absent:
+            tables[name] = pd.DataFrame({c.name: pd.Series(dtype=object if c.kind == "str"
+                                                            else float) for c in spec.columns})
+            lines[name] = []
+            continue
         tables[name], lines[name] = _read_table(root / spec.file, spec, bounds.get(name))
-    hashes = {spec.file: sha256_file(root / spec.file) for spec in SPECS.values()}
+    hashes = {spec.file: sha256_file(root / spec.file) for name, spec in SPECS.items()
+              if name not in absent}
     if (root / PLAUSIBILITY_FILE).is_file():
         hashes[PLAUSIBILITY_FILE] = sha256_file(root / PLAUSIBILITY_FILE)
     p = {name: root / spec.file for name, spec in SPECS.items()}
+    fleet = tables["fleet"]
+    if absent:
+        nev = fleet[fleet["nev"].astype(bool)]
+        if len(nev):
+            raise DataValidationError(
+                p[absent[0]], f"file not found; the battery tables ({', '.join(SPECS[a].file for a in absent)}) "
+                f"are needed because fleet.csv has an electric vehicle "
+                f"('{nev['vehicle'].iloc[0]}', nev = true)")
+
+    arche_path = root / ARCHETYPE_FILE if (root / ARCHETYPE_FILE).is_file() else DEFAULT_ARCHETYPES
+    arche_cache: list[pd.DataFrame] = []
+
+    def archetypes() -> pd.DataFrame:
+        if not arche_cache:
+            arche_cache.append(read_archetypes(arche_path))
+        return arche_cache[0]
+
 
     countries = set(tables["countries"]["iso3"])
     metals = set(tables["metals"]["metal"])
     vehicles = set(tables["fleet"]["vehicle"])
     chems = set(tables["chemistries"]["chemistry"])
 
-    mines = tables["mines"]
     for name, column, valid, what in (
         ("mines", "country", countries, "country code"), ("mines", "metal", metals, "metal"),
         ("supply", "country", countries, "country code"), ("supply", "metal", metals, "metal"),
@@ -712,19 +770,28 @@ def load_dataset(path: str | Path) -> Dataset:
         ("battery_mix", "chemistry", chems, "chemistry"),
     ):
         _check_refs(p[name], tables[name], SPECS[name], column, valid, what, lines[name])
+    tables["mines"], lines["mines"], fills = complete_mines(
+        p["mines"], tables["mines"], lines["mines"], tables["metals"], archetypes)
+    if fills["rule"].str.contains("archetype").any():
+        hashes[ARCHETYPE_FILE] = sha256_file(arche_path)
     _check_shares(p["supply"], tables["supply"], "metal", "supply", lines["supply"])
     total_mix = float(tables["battery_mix"]["share"].sum())
-    if abs(total_mix - 1.0) > SHARE_TOLERANCE:
+    if "battery_mix" not in absent and abs(total_mix - 1.0) > SHARE_TOLERANCE:
         raise DataValidationError(
             p["battery_mix"], f"battery mix shares must sum to 1 (within {SHARE_TOLERANCE:g})",
             column="share", value=round(total_mix, 10),
         )
 
-    # every metal has supply rows; every supplying (metal, country) has at least one mine
+    # every metal the vehicles need has supply rows (a metal without demand, such as a
+    # co-product's gold, may have none); every supplying (metal, country) has a mine
+    mines = tables["mines"]
     have = set(zip(mines["metal"], mines["country"], strict=True))
     supply = tables["supply"]
-    for m in sorted(metals - set(supply["metal"])):
-        raise DataValidationError(p["supply"], f"metal '{m}' has no supply shares", value=m)
+    demanded = set(tables["vehicles"].loc[tables["vehicles"]["content_kg"] > 0, "metal"]) | \
+        set(tables["chemistries"].loc[tables["chemistries"]["kg_per_kwh"] > 0, "metal"])
+    for m in sorted((metals & demanded) - set(supply["metal"])):
+        raise DataValidationError(p["supply"], f"metal '{m}' has no supply shares (the "
+                                  "vehicles or battery chemistries need it)", value=m)
     for i, (m, c, s) in enumerate(zip(supply["metal"], supply["country"], supply["share"], strict=True)):
         if s > 0 and (m, c) not in have:
             raise DataValidationError(
@@ -746,7 +813,6 @@ def load_dataset(path: str | Path) -> Dataset:
             column="conc_grade",
             value=float(mines["conc_grade"].iloc[i]),
         )
-    fleet = tables["fleet"]
     if not float(fleet["count"].sum()) > 0.0:
         raise DataValidationError(
             p["fleet"], "at least one vehicle count must be positive (every metric is per "
@@ -765,6 +831,453 @@ def load_dataset(path: str | Path) -> Dataset:
         if g not in glob:
             raise DataValidationError(p["globals"], f"parameter '{g}' must be defined", value=g)
     return Dataset(root, tables, hashes)
+
+
+# ----------------------------------------------------------- gaps, provenance and sites
+#: Year-to-year log-sd of one facility's ore grade, measured on the open mine data of
+#: Jasansky et al. (2023) (facilities with at least four years, detrended); metals
+#: without a measurement take :data:`YEAR_TO_YEAR_GRADE_OTHER`.
+YEAR_TO_YEAR_GRADE: dict[str, float] = {"copper": 0.12, "zinc": 0.16, "lead": 0.17,
+                                        "nickel": 0.10, "iron": 0.013}
+YEAR_TO_YEAR_GRADE_OTHER = 0.15
+#: Year-to-year log-sd of one facility's waste/ore ratio (the same data).
+YEAR_TO_YEAR_STRIPPING: dict[str, float] = {"iron": 0.38}
+YEAR_TO_YEAR_STRIPPING_OTHER = 0.31
+#: Year-to-year absolute sd of one facility's mill recovery (the same data).
+YEAR_TO_YEAR_RECOVERY: dict[str, float] = {"lead": 0.06}
+YEAR_TO_YEAR_RECOVERY_OTHER = 0.03
+#: An ``other_year`` value's spread: the year-to-year spread x sqrt(1 + 1/n) for a value
+#: from n other years, taken at n = 1 (the table does not say n).
+OTHER_YEAR_FACTOR = math.sqrt(2.0)
+#: The archetypes that stand for a metal in some countries only; a metal's other
+#: archetypes are its general ones (:func:`choose_archetype`).
+ARCHETYPE_COUNTRIES: dict[str, frozenset[str]] = {
+    "cu_sediment": frozenset({"COD", "ZMB"}),
+    "ni_laterite": frozenset({"IDN", "PHL", "NCL", "CUB", "DOM", "COL", "BRA", "VEN", "MDG",
+                              "GTM", "GRC", "PNG", "MMR", "TUR", "ALB", "MKD", "CIV", "SLB"}),
+    "fe_magnetite": frozenset({"CHN", "RUS", "SWE", "CAN", "UKR", "IRN", "KAZ"}),
+    "li_brine": frozenset({"CHL", "ARG", "BOL"}),
+}
+#: Archetype grade units: divisor to a mass fraction and the grade basis (grade_unit).
+ARCHETYPE_GRADE_UNITS: dict[str, tuple[float, str]] = {
+    "%": (100.0, "metal"), "% Fe": (100.0, "metal"), "% Mn": (100.0, "metal"),
+    "% Cu": (100.0, "metal"), "% Li": (100.0, "metal"), "% Li2O": (100.0, "Li2O"),
+    "% Al2O3": (100.0, "Al2O3"), "% REO": (100.0, "REO"), "g/t": (1e6, "metal"),
+    "fraction": (1.0, "metal"),
+}
+#: The optional archetype table of a dataset (else the default dataset's).
+ARCHETYPE_FILE = "archetypes.csv"
+DEFAULT_ARCHETYPES = Path(__file__).resolve().parents[1] / "distributions" / ARCHETYPE_FILE
+_ARCHETYPE_COLUMNS = ("archetype", "metal", "mining_method", "grade_unit", "grade_min",
+                      "grade_median", "grade_max", "grade_log_sd", "sr_min", "sr_median",
+                      "sr_max", "sr_log_sd", "recovery_min", "recovery_mode", "recovery_max",
+                      "conc_grade")
+#: The three per-mine values, their spread column and their provenance column.
+MINE_VALUES = (("grade", "grade_gsd", "grade_source"),
+               ("stripping_ratio", "stripping_gsd", "stripping_source"),
+               ("mill_recovery", "recovery_sd", "recovery_source"))
+#: Bound columns the filling adds to ``mines`` (NaN: none): an imputed value's
+#: distribution is truncated at its archetype's 2.5 and 97.5 percentiles.
+TRUNCATION_COLUMNS = {"grade": ("grade_low", "grade_high"),
+                      "stripping_ratio": ("stripping_low", "stripping_high"),
+                      "mill_recovery": ("recovery_low", "recovery_high")}
+
+
+def read_archetypes(path: Path) -> pd.DataFrame:
+    """An archetype table (``archetypes.csv``: one row per deposit archetype, with its
+    metal, mining method, grade unit and the min / median / max and log-sd of grade and
+    stripping ratio, the recovery min / mode / max and the concentrate grade)."""
+    raw, lines = _read_csv(path)
+    missing = [c for c in _ARCHETYPE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataValidationError(path, f"missing column(s) {', '.join(map(repr, missing))}")
+    out = raw[list(_ARCHETYPE_COLUMNS)].copy()
+    for c in _ARCHETYPE_COLUMNS[4:]:
+        vals = []
+        for i, v in enumerate(out[c]):
+            try:
+                x = float(v) if str(v).strip() != "" else math.nan
+            except ValueError:
+                raise DataValidationError(path, "must be a number or blank", row=lines[i],
+                                          row_id=f"archetype={out['archetype'].iloc[i]}",
+                                          column=c, value=v) from None
+            vals.append(x)
+        out[c] = vals
+    for i, u in enumerate(out["grade_unit"]):
+        if u not in ARCHETYPE_GRADE_UNITS:
+            raise DataValidationError(path, f"must be one of {', '.join(ARCHETYPE_GRADE_UNITS)}",
+                                      row=lines[i], row_id=f"archetype={out['archetype'].iloc[i]}",
+                                      column="grade_unit", value=u)
+    return out.set_index("archetype", drop=False)
+
+
+def choose_archetype(arche: pd.DataFrame, metal: str, method: str, country: str) -> str:
+    """The archetype a row without one gets: among the metal's archetypes of its mining
+    method (all of the metal's, if none has that method), the one for its country
+    (:data:`ARCHETYPE_COUNTRIES`), else the first general one, else the first; '' when
+    the table has no archetype of the metal."""
+    of_metal = arche[arche["metal"] == metal]
+    same = of_metal[of_metal["mining_method"] == method]
+    pool = same if len(same) else of_metal
+    for a in pool.index:
+        if country in ARCHETYPE_COUNTRIES.get(a, frozenset()):
+            return str(a)
+    general = [a for a in pool.index if a not in ARCHETYPE_COUNTRIES]
+    return str(general[0]) if general else (str(pool.index[0]) if len(pool) else "")
+
+
+def _blank(x: object) -> bool:
+    return x is None or x == "" or (isinstance(x, float) and math.isnan(x))
+
+
+class _Filler:
+    """Fills the blanks of ``mines.csv`` by the rules of :func:`complete_mines`."""
+
+    def __init__(self, path: Path, mines: pd.DataFrame, lines: list[int],
+                 metals: pd.DataFrame, archetypes: Callable[[], pd.DataFrame]) -> None:
+        self.path, self.lines, self.archetypes = path, lines, archetypes
+        self.rows: list[dict[str, object]] = mines.to_dict("records")
+        self.metals = metals.set_index("metal")
+        self.fills: list[dict[str, object]] = []
+
+    def fail(self, i: int, column: str, rule: str, value: object = "") -> DataValidationError:
+        return DataValidationError(self.path, rule, row=self.lines[i],
+                                   row_id=f"mine_id={self.rows[i]['mine_id']}", column=column,
+                                   value=value)
+
+    def put(self, i: int, column: str, value: object, rule: str) -> None:
+        self.rows[i][column] = value
+        self.fills.append({"mine_id": self.rows[i]["mine_id"], "column": column,
+                           "value": value, "rule": rule})
+
+    def arche(self, i: int, column: str) -> pd.Series:
+        """The row's archetype (filled if blank), or the error that no archetype can fill
+        ``column``."""
+        r = self.rows[i]
+        table = self.archetypes()
+        a = str(r["archetype"])
+        if a == "":
+            a = choose_archetype(table, str(r["metal"]), str(r["mining_method"]),
+                                 str(r["country"]))
+            if a == "":
+                raise self.fail(i, column, f"blank, and no archetype can fill it: the archetype "
+                                f"table has no archetype of metal '{r['metal']}' (give the "
+                                f"value, or an archetype)")
+            self.put(i, "archetype", a, f"the archetype of {r['metal']} x {r['mining_method']}"
+                     f" for {r['country']}")
+        if a not in table.index:
+            raise self.fail(i, "archetype", "unknown archetype (not in the archetype table "
+                            f"{ARCHETYPE_FILE})", a)
+        return table.loc[a]
+
+    def underground_pool(self) -> tuple[float, float, float, float]:
+        """min, median, max and log-sd of the stripping ratio over the underground
+        archetypes (geometric mean of their medians, mean log-sd, widest range)."""
+        t = self.archetypes()
+        u = t[t["mining_method"] == "underground"]
+        if not len(u):
+            return math.nan, math.nan, math.nan, math.nan
+        med = float(np.exp(np.mean(np.log(u["sr_median"].to_numpy(float)))))
+        return (float(u["sr_min"].min()), med, float(u["sr_max"].max()),
+                float(u["sr_log_sd"].mean()))
+
+    # ------------------------------------------------------------------ per row
+    def provenance(self, i: int) -> None:
+        r = self.rows[i]
+        synthetic = r["synthetic"]
+        for value, _, source in MINE_VALUES:
+            src = str(r[source])
+            blank = _blank(r[value])
+            if src in ("reported", "other_year") and blank:
+                raise self.fail(i, value, f"blank, but {source} says '{src}' (a {src} value "
+                                "must be given; leave the source blank or say imputed)")
+            if src == "":
+                if blank:
+                    src = "imputed"
+                elif synthetic is True:
+                    src = "synthetic"
+                else:
+                    src = "reported"
+            r[source] = src
+        if synthetic is None:
+            self.put(i, "synthetic", all(r[c] == "synthetic" for _, _, c in MINE_VALUES),
+                     "true when grade, stripping ratio and recovery are all synthetic")
+
+    def values(self, i: int) -> None:
+        r = self.rows[i]
+        for c in TRUNCATION_COLUMNS.values():
+            r[c[0]] = r[c[1]] = math.nan
+        if _blank(r["grade"]):
+            a = self.arche(i, "grade")
+            div, basis = ARCHETYPE_GRADE_UNITS[str(a["grade_unit"])]
+            if not _blank(r["grade_unit"]) and r["grade_unit"] != basis:
+                raise self.fail(i, "grade_unit", f"grade is blank and its archetype "
+                                f"'{a['archetype']}' reports grades as {a['grade_unit']}: "
+                                f"grade_unit must be {basis} or blank", r["grade_unit"])
+            self.put(i, "grade", float(a["grade_median"]) / div,
+                     f"the median grade of archetype {a['archetype']}")
+            if _blank(r["grade_unit"]):
+                self.put(i, "grade_unit", basis, f"the grade unit of archetype {a['archetype']}")
+        elif _blank(r["grade_unit"]):
+            raise self.fail(i, "grade_unit", "must not be empty when a grade is given",
+                            r["grade_unit"])
+        if _blank(r["mill_recovery"]):
+            a = self.arche(i, "mill_recovery")
+            self.put(i, "mill_recovery", float(a["recovery_mode"]),
+                     f"the modal recovery of archetype {a['archetype']}")
+        if _blank(r["conc_grade"]) and (str(r["archetype"]) != "" or choose_archetype(
+                self.archetypes(), str(r["metal"]), str(r["mining_method"]),
+                str(r["country"]))):
+            a = self.arche(i, "conc_grade")  # no concentrate grade there: whole-ore processing
+            if not math.isnan(float(a["conc_grade"])):
+                self.put(i, "conc_grade", float(a["conc_grade"]),
+                         f"the concentrate grade of archetype {a['archetype']}")
+        if _blank(r["refining_recovery"]):
+            m = str(r["metal"])
+            rr = self.metals.loc[m].get("refining_recovery", math.nan) \
+                if m in self.metals.index else math.nan
+            if _blank(rr):
+                raise self.fail(i, "refining_recovery", "blank, and metals.csv gives no "
+                                f"refining_recovery for {m} to fill it")
+            self.put(i, "refining_recovery", float(rr), f"metals.csv refining_recovery of {m}")
+
+    def stripping(self, i: int) -> None:
+        """The stripping ratio of site lead ``i`` from the archetype (value blank)."""
+        r = self.rows[i]
+        if r["mining_method"] == "brine":
+            self.put(i, "stripping_ratio", 0.0, "brine operations move no waste rock")
+            return
+        a = self.arche(i, "stripping_ratio")
+        if r["mining_method"] == "underground" and a["mining_method"] != "underground":
+            lo, med, hi, sd = self.underground_pool()
+            if math.isnan(med):
+                raise self.fail(i, "stripping_ratio", "blank, and no archetype can fill it: "
+                                "the row is underground and the archetype table has no "
+                                "underground archetype")
+            r["_sr"] = (lo, med, hi, sd)
+            self.put(i, "stripping_ratio", med, "the pooled stripping ratio of the "
+                     "underground archetypes")
+            return
+        r["_sr"] = (float(a["sr_min"]), float(a["sr_median"]), float(a["sr_max"]),
+                    float(a["sr_log_sd"]))
+        self.put(i, "stripping_ratio", float(a["sr_median"]),
+                 f"the median stripping ratio of archetype {a['archetype']}")
+
+    def spreads(self, i: int) -> None:
+        r = self.rows[i]
+        metal = str(r["metal"])
+        for value, spread, source in MINE_VALUES:
+            if not _blank(r[spread]):
+                continue
+            src = str(r[source])
+            lo_c, hi_c = TRUNCATION_COLUMNS[value]
+            if src in ("reported", "other_year"):
+                f = OTHER_YEAR_FACTOR if src == "other_year" else 1.0
+                if value == "grade":
+                    x = math.exp(f * YEAR_TO_YEAR_GRADE.get(metal, YEAR_TO_YEAR_GRADE_OTHER))
+                elif value == "stripping_ratio":
+                    x = math.exp(f * YEAR_TO_YEAR_STRIPPING.get(metal,
+                                                                YEAR_TO_YEAR_STRIPPING_OTHER))
+                else:
+                    x = f * YEAR_TO_YEAR_RECOVERY.get(metal, YEAR_TO_YEAR_RECOVERY_OTHER)
+                self.put(i, spread, x, f"the year-to-year spread of a {src} {value}"
+                         f"{' (x sqrt 2)' if f != 1.0 else ''}")
+                continue
+            if value == "stripping_ratio" and (r["mining_method"] == "brine"
+                                               or float(r["stripping_ratio"]) == 0.0):
+                self.put(i, spread, 1.0, "no waste rock: no spread")
+                continue
+            a = self.arche(i, spread)
+            name = a["archetype"]
+            if value == "grade":
+                div = ARCHETYPE_GRADE_UNITS[str(a["grade_unit"])][0]
+                x, lo, hi = (math.exp(float(a["grade_log_sd"])), float(a["grade_min"]) / div,
+                             float(a["grade_max"]) / div)
+            elif value == "stripping_ratio":
+                lo, _, hi, sd = r.get("_sr") or (float(a["sr_min"]), 0.0, float(a["sr_max"]),
+                                                 float(a["sr_log_sd"]))
+                x = math.exp(sd)
+            else:
+                lo, hi = float(a["recovery_min"]), float(a["recovery_max"])
+                x = min(max((hi - lo) / 3.92, 1e-3), 0.5)
+            self.put(i, spread, x, f"the across-deposit spread of archetype {name} ({src})")
+            if src == "imputed":
+                r[lo_c], r[hi_c] = lo, hi
+
+
+def complete_mines(path: Path, mines: pd.DataFrame, lines: list[int], metals: pd.DataFrame,
+                   archetypes: Callable[[], pd.DataFrame]
+                   ) -> tuple[pd.DataFrame, list[int], pd.DataFrame]:
+    """Fill the blanks of ``mines.csv``, group its rows into sites and check the sites.
+
+    Rules, in order:
+
+    * ``site_id`` blank: the row is its own site (site id = mine id).
+    * Provenance (``grade_source``, ``stripping_source``, ``recovery_source``): a blank
+      value is ``imputed`` (or stays ``synthetic`` if the source says so); a blank source
+      of a given value is ``synthetic`` on a synthetic row, else ``reported``.
+      ``synthetic`` blank: true when all three values are synthetic.
+    * ``archetype`` blank: :func:`choose_archetype`. ``grade``, ``mill_recovery``,
+      ``conc_grade`` blank: the archetype's median grade (and its unit), modal recovery,
+      concentrate grade (blank: whole-ore processing). ``refining_recovery`` blank:
+      metals.csv ``refining_recovery``.
+    * A site's rows share one stripping ratio and its spread: the first given on the
+      site's rows (rows that give another are an error), else its archetype's median
+      (brine: 0; an underground row whose archetype is not underground: the pooled
+      underground archetypes).
+    * Spreads blank, by provenance: reported, the year-to-year spreads
+      (:data:`YEAR_TO_YEAR_GRADE` ...); other_year, those x :data:`OTHER_YEAR_FACTOR`;
+      imputed, the archetype's across-deposit spread, truncated at its min and max
+      (:data:`TRUNCATION_COLUMNS`); synthetic, the across-deposit spread.
+    * Allocation: per site, ``alloc_economic`` = price x production over the site's
+      total revenue (metals.csv ``price_usd_per_t``), ``alloc_mass`` = production over
+      the site's, ``main_product`` = the highest-revenue row; a single-row site gets 1,
+      1, true. A site's cells of one column are all given or all blank; given shares of
+      a multi-row site sum to 1. Without a price for one of its metals, a multi-row
+      site's economic shares and main product stay blank (an error only under the
+      allocation that needs them, :func:`uncertainty.model.allocation_shares`).
+    * The rows of a site share country and mining method and have distinct metals; they
+      are moved together (at the place of the site's first row, its main product first).
+
+    Returns
+    -------
+    mines : pandas.DataFrame
+        Every cell filled (``conc_grade`` NaN for whole-ore processing; allocation cells
+        NaN where a price is missing), plus :data:`TRUNCATION_COLUMNS`.
+    lines : list of int
+        The line number of each row, in the new order.
+    fills : pandas.DataFrame
+        mine_id, column, value, rule: one row per filled cell.
+    """
+    f = _Filler(path, mines, lines, metals, archetypes)
+    rows = f.rows
+    explicit = {str(r["site_id"]) for r in rows if r["site_id"] != ""}
+    sites: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r["site_id"] == "":
+            if str(r["mine_id"]) in explicit:
+                raise f.fail(i, "site_id", "blank, but the row's mine_id is the site_id of "
+                             "other rows (give it that site_id, or rename the site)", "")
+            r["site_id"] = str(r["mine_id"])
+        sites.setdefault(str(r["site_id"]), []).append(i)
+    for sid, members in sites.items():
+        first = members[0]
+        for i in members[1:]:
+            for col in ("country", "mining_method"):
+                if rows[i][col] != rows[first][col]:
+                    raise f.fail(i, col, f"the rows of site '{sid}' must share {col} (line "
+                                 f"{lines[first]} has '{rows[first][col]}')", rows[i][col])
+        seen: dict[str, int] = {}
+        for i in members:
+            m = str(rows[i]["metal"])
+            if m in seen:
+                raise f.fail(i, "metal", f"site '{sid}' has two rows of {m} (line "
+                             f"{lines[seen[m]]}); one row per metal and site", m)
+            seen[m] = i
+    for i in range(len(rows)):
+        f.provenance(i)
+        f.values(i)
+    for sid, members in sites.items():
+        _site_stripping(f, sid, members)
+    for i in range(len(rows)):
+        f.spreads(i)
+    for sid, members in sites.items():
+        _site_allocation(f, sid, members)
+    order: list[int] = []
+    for members in sites.values():
+        main = [i for i in members if rows[i]["main_product"] is True]
+        order.extend(main[:1] + [i for i in members if i not in main[:1]])
+    out = pd.DataFrame([{k: v for k, v in rows[i].items() if k != "_sr"} for i in order])
+    for col in ("grade", "stripping_ratio", "mill_recovery", "conc_grade", "refining_recovery",
+                "alloc_economic", "alloc_mass", "grade_gsd", "stripping_gsd", "recovery_sd",
+                *(c for pair in TRUNCATION_COLUMNS.values() for c in pair)):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["synthetic"] = out["synthetic"].astype(bool)
+    fills = pd.DataFrame(f.fills, columns=["mine_id", "column", "value", "rule"])
+    return out.reset_index(drop=True), [lines[i] for i in order], fills
+
+
+def _site_stripping(f: _Filler, sid: str, members: list[int]) -> None:
+    rows = f.rows
+    given = [i for i in members if not _blank(rows[i]["stripping_ratio"])]
+    for col in ("stripping_ratio", "stripping_gsd"):
+        vals = [i for i in members if not _blank(rows[i][col])]
+        for i in vals[1:]:
+            a, b = float(rows[vals[0]][col]), float(rows[i][col])
+            if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+                raise f.fail(i, col, f"the rows of site '{sid}' share one ore stream and one "
+                             f"{col}; line {f.lines[vals[0]]} gives {a:g}", b)
+    if given:
+        src = given[0]
+    else:
+        src = members[0]
+        f.stripping(src)
+    for i in members:
+        if i == src:
+            continue
+        if _blank(rows[i]["stripping_ratio"]):
+            f.put(i, "stripping_ratio", rows[src]["stripping_ratio"],
+                  f"the stripping ratio of site {sid}")
+        if "_sr" in rows[src]:
+            rows[i]["_sr"] = rows[src]["_sr"]
+        rows[i]["stripping_source"] = rows[src]["stripping_source"]
+    gsd = [i for i in members if not _blank(rows[i]["stripping_gsd"])]
+    if gsd:
+        for i in members:
+            if _blank(rows[i]["stripping_gsd"]):
+                f.put(i, "stripping_gsd", rows[gsd[0]]["stripping_gsd"],
+                      f"the stripping spread of site {sid}")
+
+
+def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
+    rows = f.rows
+    if len(members) == 1:
+        i = members[0]
+        for col, v in (("alloc_economic", 1.0), ("alloc_mass", 1.0), ("main_product", True)):
+            if _blank(rows[i][col]):
+                f.put(i, col, v, "a single-row site bears all of its hidden flow")
+        return
+    prod = np.array([float(rows[i]["production_t"]) for i in members])
+    prices = []
+    for i in members:
+        m = str(rows[i]["metal"])
+        p = f.metals.loc[m].get("price_usd_per_t", math.nan) if m in f.metals.index else math.nan
+        prices.append(math.nan if _blank(p) else float(p))
+    price = np.array(prices)
+    revenue = price * prod
+    for col in ("alloc_economic", "alloc_mass", "main_product"):
+        blank = [_blank(rows[i][col]) for i in members]
+        if any(blank) and not all(blank):
+            j = members[blank.index(True)]
+            raise f.fail(j, col, f"site '{sid}' gives {col} on some rows only; give it on "
+                         "every row of the site or on none", "")
+        if not any(blank):
+            if col == "main_product":
+                n_main = sum(bool(rows[i][col]) for i in members)
+                if n_main != 1:
+                    raise f.fail(members[0], col, f"site '{sid}' must have exactly one main "
+                                 "product", n_main)
+                continue
+            total = sum(float(rows[i][col]) for i in members)
+            if abs(total - 1.0) > SHARE_TOLERANCE:
+                raise f.fail(members[0], col, f"the {col} shares of site '{sid}' must sum to "
+                             f"1 (within {SHARE_TOLERANCE:g})", round(total, 10))
+            continue
+        if col == "alloc_mass":
+            for i, x in zip(members, prod / prod.sum(), strict=True):
+                f.put(i, col, float(x), f"production over site {sid}'s production")
+            continue
+        if np.isnan(price).any():
+            for i in members:  # an error only under the allocation that needs it
+                rows[i][col] = math.nan if col == "alloc_economic" else None
+            continue
+        if col == "alloc_economic":
+            for i, x in zip(members, revenue / revenue.sum(), strict=True):
+                f.put(i, col, float(x), f"revenue (price x production) over site {sid}'s")
+        else:
+            top = int(np.argmax(revenue))
+            for k, i in enumerate(members):
+                f.put(i, col, k == top, f"the highest-revenue row of site {sid}")
 
 
 def weightless_mines(ds: Dataset) -> pd.DataFrame:
