@@ -116,7 +116,8 @@ def test_single_open_pit_mine_by_hand(tmp_path, fn):
 @EVALUATORS
 def test_brine_mine_has_no_hidden_flow(tmp_path, fn):
     model = tiny_model(tmp_path, mines={(0, "mining_method"): "brine",
-                                        (0, "stripping_ratio"): "0", (0, "conc_grade"): ""})
+                                        (0, "stripping_ratio"): "0", (0, "conc_grade"): "",
+                                        (0, "archetype"): "li_brine"})
     hf, used = mine_flows(0.01, 0.9, 0.0, None, 0.8, 0.95, solid=False)
     assert hf == 0.0
     got = metrics(model, fn)
@@ -126,7 +127,11 @@ def test_brine_mine_has_no_hidden_flow(tmp_path, fn):
 
 @EVALUATORS
 def test_whole_ore_mine_conc_is_one(tmp_path, fn):
-    model = tiny_model(tmp_path, mines={(0, "conc_grade"): ""})
+    """A blank concentrate grade whose archetype has none (laterite) is whole-ore
+    processing; a blank one of an archetype with a concentrate takes the archetype's."""
+    filled = tiny_model(tmp_path / "filled", mines={(0, "conc_grade"): ""})
+    assert filled.mine_conc.tolist() == [1.0 / 0.25]  # cu_porphyry's concentrate grade
+    model = tiny_model(tmp_path, mines={(0, "conc_grade"): "", (0, "archetype"): "ni_laterite"})
     assert model.mine_conc.tolist() == [1.0]
     hf, used = mine_flows(0.01, 0.9, 2.0, None, 0.8, 0.95)
     check_all(metrics(model, fn), expected_single(hf, used))

@@ -176,14 +176,15 @@ def mine_tables(model: Model, space: ParameterSpace) -> tuple[np.ndarray, ...]:
     slow : ndarray, int64
         Mines the fast path does not take, computed by the general path, in order: a
         row of another family, an exponent that could leave [-700, 700] (where
-        :func:`~uncertainty._vmath.vexp` is valid) for some ``|z| <= 8.5``, or every mine when the space
-        has a grade-stripping correlation.
+        :func:`~uncertainty._vmath.vexp` is valid) for some ``|z| <= 8.5``, a row of a
+        co-product site (``montecarlo._site_flows``), or every mine when the space has a
+        grade-stripping correlation.
     """
     n_mines, ng = space.n_mines, space.n_globals
     codes = space.codes[ng:].reshape(n_mines, 3)
     pars = space.pars[ng:].reshape(n_mines, 3, 4)
     t = np.zeros((N_ROWS, n_mines))
-    fast = np.full(n_mines, space.correlation == 0.0)
+    fast = np.full(n_mines, space.correlation == 0.0) & (model.mine_site < 0)
     for lane, (mu, sig, a, b) in enumerate(((G_MU, G_SIG, G_A, G_B), (S_MU, S_SIG, S_A, S_B))):
         c, p = codes[:, lane], pars[:, lane]
         logn, fix = c == dists.LOGNORMAL, c == dists.FIXED

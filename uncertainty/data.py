@@ -830,7 +830,7 @@ def load_dataset(path: str | Path) -> Dataset:
     for g in GLOBAL_PARAMETERS:
         if g not in glob:
             raise DataValidationError(p["globals"], f"parameter '{g}' must be defined", value=g)
-    return Dataset(root, tables, hashes)
+    return Dataset(root, tables, hashes, fills)
 
 
 # ----------------------------------------------------------- gaps, provenance and sites
@@ -1007,6 +1007,9 @@ class _Filler:
         r = self.rows[i]
         for c in TRUNCATION_COLUMNS.values():
             r[c[0]] = r[c[1]] = math.nan
+        if r["archetype"] == "" and choose_archetype(self.archetypes(), str(r["metal"]),
+                                                     str(r["mining_method"]), str(r["country"])):
+            self.arche(i, "archetype")
         if _blank(r["grade"]):
             a = self.arche(i, "grade")
             div, basis = ARCHETYPE_GRADE_UNITS[str(a["grade_unit"])]
@@ -1025,9 +1028,7 @@ class _Filler:
             a = self.arche(i, "mill_recovery")
             self.put(i, "mill_recovery", float(a["recovery_mode"]),
                      f"the modal recovery of archetype {a['archetype']}")
-        if _blank(r["conc_grade"]) and (str(r["archetype"]) != "" or choose_archetype(
-                self.archetypes(), str(r["metal"]), str(r["mining_method"]),
-                str(r["country"]))):
+        if _blank(r["conc_grade"]) and str(r["archetype"]) != "":
             a = self.arche(i, "conc_grade")  # no concentrate grade there: whole-ore processing
             if not math.isnan(float(a["conc_grade"])):
                 self.put(i, "conc_grade", float(a["conc_grade"]),

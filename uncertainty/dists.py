@@ -36,15 +36,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BETA", "BETA_PERT", "CODES", "FIXED", "GAMMA", "LOGNORMAL", "NORMAL",
-    "PEDIGREE_FACTORS", "PERT", "REGISTRY", "TRIANGULAR", "TRUNCNORMAL", "UNIFORM",
-    "Beta", "Dirichlet", "Distribution", "DistributionError", "Fixed", "Gamma",
-    "LogNormal", "Normal", "Triangular", "TruncatedNormal", "Uniform", "Univariate",
+    "PEDIGREE_FACTORS", "PERT", "REGISTRY", "TRIANGULAR", "TRUNCLOGNORMAL", "TRUNCNORMAL",
+    "UNIFORM", "Beta", "Dirichlet", "Distribution", "DistributionError", "Fixed", "Gamma",
+    "LogNormal", "Normal", "Triangular", "TruncatedLogNormal", "TruncatedNormal", "Uniform",
+    "Univariate",
     "from_dict", "from_stats_arrays", "make", "pedigree_gsd", "ppf_kernel",
 ]  # fmt: skip
 
 # Kernel codes (``kernel_spec()[0]``). The beta-PERT code is BETA_PERT because ``PERT``
 # names the class of the public contract.
-FIXED, UNIFORM, NORMAL, LOGNORMAL, TRUNCNORMAL, TRIANGULAR, BETA_PERT, BETA, GAMMA = range(9)
+FIXED, UNIFORM, NORMAL, LOGNORMAL, TRUNCNORMAL, TRIANGULAR, BETA_PERT, BETA, GAMMA, TRUNCLOGNORMAL = \
+    range(10)
 
 KernelSpec = tuple[int, tuple[float, float, float, float]]
 """``(code, (p0, p1, p2, p3))``: a univariate distribution as :func:`ppf_kernel` takes it."""
@@ -374,6 +376,69 @@ class TruncatedNormal(_Bounded):
 
 
 @dataclass(frozen=True)
+class TruncatedLogNormal(_Bounded):
+    """``LogNormal(median, gsd)`` restricted to ``[low, high]`` (``0 <= low < high``,
+    ``high`` may be infinite): ``ln X`` is a :class:`TruncatedNormal` of mean
+    ``ln median`` and sd ``ln gsd`` on ``[ln low, ln high]``, whose kernel parameters it
+    shares (code ``TRUNCLOGNORMAL``: the exponential of the TRUNCNORMAL value).
+    ``median`` and ``gsd`` are those of the untruncated lognormal.
+    """
+
+    median: float
+    gsd: float
+    low: float = 0.0
+    high: float = math.inf
+    name: ClassVar[str] = "trunclognormal"
+
+    def __post_init__(self) -> None:
+        self._coerce("median", "gsd")
+        self._coerce("low", "high", allow_inf=True)
+        self._require(self.median > 0, f"'median' must be > 0 (got {_fmt(self.median)})")
+        self._require(self.gsd > 1, f"'gsd' must be > 1 (got {_fmt(self.gsd)})")
+        self._require(self.low >= 0, f"'low' must be >= 0 (got {_fmt(self.low)})")
+        self._check_bounds()
+        self._log()  # has mass on [low, high]
+
+    def _log(self) -> TruncatedNormal:
+        lo = math.log(self.low) if self.low > 0 else -math.inf
+        hi = math.log(self.high) if math.isfinite(self.high) else math.inf
+        try:
+            return TruncatedNormal(math.log(self.median), math.log(self.gsd), lo, hi)
+        except DistributionError as exc:
+            raise DistributionError(f"{type(self).__name__}: [low, high] has no probability "
+                                    f"mass (got low={_fmt(self.low)}, high={_fmt(self.high)})"
+                                    ) from exc
+
+    def kernel_spec(self) -> KernelSpec:
+        return TRUNCLOGNORMAL, self._log().kernel_spec()[1]
+
+    def ppf(self, u: ArrayLike) -> np.ndarray:
+        return np.clip(np.exp(self._log().ppf(u)), self.low, self.high)
+
+    def to_scipy(self) -> Any:
+        t = self._log()
+        a, b = t._ab()
+        return stats.truncnorm(a, b, loc=t.mean, scale=t.sd)  # of ln X (tests use ppf)
+
+    def moments(self) -> tuple[float, float]:
+        x = self.ppf((np.arange(20_000) + 0.5) / 20_000)  # midpoint rule on the quantiles
+        return float(x.mean()), float(x.std())
+
+    @property
+    def mean(self) -> float:
+        return self.moments()[0]
+
+    @property
+    def sd(self) -> float:
+        return self.moments()[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As for every distribution, but an infinite (default) ``high`` is left out."""
+        return {k: v for k, v in super().to_dict().items()
+                if not (k == "high" and math.isinf(v))}
+
+
+@dataclass(frozen=True)
 class Uniform(_Bounded):
     """Uniform on ``[low, high]``."""
 
@@ -690,14 +755,15 @@ class Dirichlet(Distribution):
 
 REGISTRY: dict[str, type[Distribution]] = {
     cls.name: cls
-    for cls in (LogNormal, Normal, TruncatedNormal, Uniform, Triangular, PERT, Beta, Gamma, Fixed, Dirichlet)
+    for cls in (LogNormal, Normal, TruncatedNormal, TruncatedLogNormal, Uniform, Triangular, PERT,
+                Beta, Gamma, Fixed, Dirichlet)
 }  # fmt: skip
 """Registered distributions by name (the ``dist`` value of :func:`from_dict`)."""
 
 CODES: dict[str, int] = {
     "fixed": FIXED, "uniform": UNIFORM, "normal": NORMAL, "lognormal": LOGNORMAL,
     "truncnormal": TRUNCNORMAL, "triangular": TRIANGULAR, "pert": BETA_PERT, "beta": BETA,
-    "gamma": GAMMA,
+    "gamma": GAMMA, "trunclognormal": TRUNCLOGNORMAL,
 }  # fmt: skip
 """Kernel code of each univariate registry name."""
 
@@ -766,6 +832,7 @@ def ppf_kernel(code, p0, p1, p2, p3, u):
     beta and gamma codes call SciPy's ``betaincinv`` / ``gammaincinv``. Parameter
     layout by code: FIXED (value); UNIFORM (low, width); NORMAL (mean, sd); LOGNORMAL
     (ln median, sigma); TRUNCNORMAL (mean, s, P, R), see :class:`TruncatedNormal`;
+    TRUNCLOGNORMAL (those of TRUNCNORMAL, of ``ln x``);
     TRIANGULAR (low, mode, high, fc); BETA_PERT and BETA (alpha, beta, low, width);
     GAMMA (shape, scale). Unused slots are 0. An unknown code gives NaN.
 
@@ -797,6 +864,15 @@ def ppf_kernel(code, p0, p1, p2, p3, u):
             t = p2 + u * m
             x = p0 + p1 * (ndtri_fast(t) if t <= 0.5 else -ndtri_fast(-p3 + (1.0 - u) * m))
         return x
+    if code == TRUNCLOGNORMAL:
+        if p3 >= 0.0:
+            v = u if p1 > 0.0 else 1.0 - u
+            x = p0 + p1 * ndtri_fast(p2 + v * (p3 - p2))
+        else:
+            m = 1.0 - p2 + p3
+            t = p2 + u * m
+            x = p0 + p1 * (ndtri_fast(t) if t <= 0.5 else -ndtri_fast(-p3 + (1.0 - u) * m))
+        return np.exp(x)
     if code == TRIANGULAR:
         if u < p3:
             return p0 + np.sqrt(u * (p2 - p0) * (p1 - p0))

@@ -50,7 +50,7 @@ import numba as nb
 import numpy as np
 
 from uncertainty import _cache  # noqa: F401  (before any kernel: package-stamped numba cache)
-from uncertainty.data import GRADE_BASIS_FACTORS, Dataset
+from uncertainty.data import GRADE_BASIS_FACTORS, DataValidationError, Dataset
 
 __all__ = [
     "ALLOCATIONS",
@@ -60,6 +60,9 @@ __all__ = [
     "build_model",
     "evaluate",
     "evaluate_reference",
+    "mine_flows",
+    "site_arrays",
+    "site_terms",
     "undefined_metrics",
 ]
 
@@ -109,6 +112,11 @@ class Model:
     mine_conc: np.ndarray
     mine_alloc_rr: np.ndarray
     mine_solid: np.ndarray
+    # co-product sites (rows of a site are contiguous, its lead first)
+    mine_lead: np.ndarray  # row whose stripping ratio (and metal's sys_stripping) it takes
+    mine_site: np.ndarray  # index of its multi-row site, -1 for a single-row site
+    site_start: np.ndarray  # (n_sites,) first row of each multi-row site
+    site_stop: np.ndarray  # (n_sites,) one past its last row
     nominal_grade: np.ndarray
     nominal_stripping: np.ndarray
     nominal_recovery: np.ndarray
@@ -135,6 +143,11 @@ class Model:
     @property
     def n_groups(self) -> int:
         return len(self.group_metal)
+
+    @property
+    def n_sites(self) -> int:
+        """Number of multi-row (co-product) sites."""
+        return len(self.site_start)
 
     def scenario_arrays(self, scenario: Scenario) -> tuple[np.ndarray, float, float]:
         """Return (recycled share per metal, clean-energy factor, LFP target or -1)."""
@@ -194,15 +207,63 @@ def undefined_metrics(ds: Dataset) -> dict[str, str]:
     return out
 
 
-def allocation_shares(mines, allocation: str) -> np.ndarray:
-    """Allocation share of each mine row under the chosen method."""
-    if allocation == "economic":
-        return mines["alloc_economic"].to_numpy(float)
-    if allocation == "mass":
-        return mines["alloc_mass"].to_numpy(float)
-    if allocation == "main-product":
-        return mines["main_product"].to_numpy(bool).astype(float)
-    raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)} (got {allocation!r})")
+def allocation_shares(ds: Dataset, allocation: str) -> np.ndarray:
+    """Allocation share of each mine row under the chosen method.
+
+    Raises
+    ------
+    DataValidationError
+        ``economic`` or ``main-product`` for a multi-row site with a metal that has no
+        ``price_usd_per_t`` in metals.csv (its shares could not be computed).
+    """
+    mines = ds.mines
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)} "
+                         f"(got {allocation!r})")
+    col = {"economic": "alloc_economic", "mass": "alloc_mass",
+           "main-product": "main_product"}[allocation]
+    vals = mines[col]
+    missing = vals.isna().to_numpy() if col != "main_product" else \
+        np.array([v is None or v != v for v in vals])
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        site = mines["site_id"].iloc[i]
+        members = mines[mines["site_id"] == site]
+        metals_tab = ds.tables["metals"].set_index("metal")
+        price = metals_tab.get("price_usd_per_t")
+        lacking = [m for m in members["metal"]
+                   if price is None or not float(price.get(m, np.nan)) > 0]
+        raise DataValidationError(
+            ds.path / "metals.csv", f"{allocation} allocation needs a price for every metal "
+            f"of co-product site '{site}' (mines.csv rows {', '.join(members['mine_id'])}); "
+            f"give price_usd_per_t for {', '.join(lacking)}, explicit {col} cells, or "
+            "another allocation", row_id=f"metal={lacking[0] if lacking else '?'}",
+            column="price_usd_per_t", value="")
+    if col == "main_product":
+        return np.array([bool(v) for v in vals], dtype=float)
+    return vals.to_numpy(float)
+
+
+def site_arrays(mines) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``mine_lead``, ``mine_site``, ``site_start``, ``site_stop`` of a completed mine
+    table (a site's rows contiguous, its lead first: :func:`uncertainty.data.complete_mines`)."""
+    sid = mines["site_id"].to_numpy(str) if "site_id" in mines else mines["mine_id"].to_numpy(str)
+    n = len(sid)
+    lead = np.arange(n, dtype=np.int64)
+    site = np.full(n, -1, dtype=np.int64)
+    starts, stops = [], []
+    a = 0
+    while a < n:
+        b = a + 1
+        while b < n and sid[b] == sid[a]:
+            b += 1
+        if b - a > 1:
+            lead[a:b] = a
+            site[a:b] = len(starts)
+            starts.append(a)
+            stops.append(b)
+        a = b
+    return lead, site, np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64)
 
 
 def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "CHN") -> Model:
@@ -242,7 +303,8 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
     factor = np.array([GRADE_BASIS_FACTORS[u] for u in mines["grade_unit"]])
     conc_grade = mines["conc_grade"].to_numpy(float)
     conc = np.where(np.isnan(conc_grade), 1.0, 1.0 / np.where(np.isnan(conc_grade), 1.0, conc_grade))
-    alloc = allocation_shares(mines, allocation)
+    alloc = allocation_shares(ds, allocation)
+    lead, site, site_start, site_stop = site_arrays(mines)
     alloc_rr = alloc / mines["refining_recovery"].to_numpy(float)
     solid = (mines["mining_method"].to_numpy(str) != "brine").astype(float)
 
@@ -289,7 +351,8 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
         metals=metals, countries=countries, vehicles=vehicles, chemistries=chems,
         mine_ids=tuple(mines["mine_id"]), domestic=domestic,
         mine_metal=mine_metal, mine_group=mine_group, mine_weight=weight, mine_conc=conc,
-        mine_alloc_rr=alloc_rr, mine_solid=solid,
+        mine_alloc_rr=alloc_rr, mine_solid=solid, mine_lead=lead, mine_site=site,
+        site_start=site_start, site_stop=site_stop,
         nominal_grade=mines["grade"].to_numpy(float) * factor,
         nominal_stripping=mines["stripping_ratio"].to_numpy(float),
         nominal_recovery=mines["mill_recovery"].to_numpy(float),
@@ -322,6 +385,28 @@ def mine_terms(g, s, r, conc, alloc_rr, solid):
     hf = solid * alloc_rr * (s * ore + tail)
     used = alloc_rr * conc
     return hf, used
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def site_terms(a, b, G, R, s, conc, alloc_rr, solid, H, U):
+    """Hidden flow and used extraction of rows ``a .. b - 1``, one co-product site, t per
+    t of each row's refined metal, into ``H[j - a]`` and ``U[j - a]``.
+
+    ``G[j - a]``, ``R[j - a]``: the rows' grades and recoveries (systematic factors
+    applied), ``s`` the site's stripping ratio. The ore stream is shared: its share
+    leaving as concentrate is ``phi = min(1, sum_j G_j R_j conc_j)``, and per t of metal
+    k, ``ore_k = 1 / (G_k R_k)``, hidden flow ``solid alloc_rr ore_k (s + 1 - phi)``,
+    used extraction ``alloc_rr ore_k phi``.
+    """
+    phi = 0.0
+    for j in range(a, b):
+        phi += G[j - a] * R[j - a] * conc[j]
+    if phi > 1.0:
+        phi = 1.0
+    for j in range(a, b):
+        ore = 1.0 / (G[j - a] * R[j - a])
+        H[j - a] = solid[j] * alloc_rr[j] * ore * (s + 1.0 - phi)
+        U[j - a] = alloc_rr[j] * ore * phi
 
 
 @_jit
@@ -556,14 +641,36 @@ def work_size(model: Model) -> int:
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _evaluate_kernel(grade, stripping, recovery, glob, out, mine_metal, mine_group, mine_weight,
-                     mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, fargs):
+                     mine_conc, mine_alloc_rr, mine_solid, mine_site, site_start, site_stop,
+                     n_groups, nwork, fargs):
     n, M = grade.shape
     off = fargs[0]
+    L = 1
+    for q in range(site_start.shape[0]):
+        L = max(L, site_stop[q] - site_start[q])
     for i in nb.prange(n):
         hs = np.zeros(n_groups)
         us = np.zeros(n_groups)
         wk = np.empty(nwork)
+        G = np.empty(L)
+        R = np.empty(L)
+        H = np.empty(L)
+        U = np.empty(L)
+        for q in range(site_start.shape[0]):
+            a = site_start[q]
+            b = site_stop[q]
+            for j in range(a, b):
+                k = mine_metal[j]
+                G[j - a] = min(grade[i, j] * glob[i, off[0] + k], 1.0)
+                R[j - a] = min(recovery[i, j] * glob[i, off[2] + k], 1.0)
+            sl = stripping[i, a] * glob[i, off[1] + mine_metal[a]]
+            site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+            for j in range(a, b):
+                hs[mine_group[j]] += mine_weight[j] * H[j - a]
+                us[mine_group[j]] += mine_weight[j] * U[j - a]
         for m in range(M):
+            if mine_site[m] >= 0:
+                continue
             k = mine_metal[m]
             g = grade[i, m] * glob[i, off[0] + k]
             if g > 1.0:
@@ -604,11 +711,40 @@ def evaluate(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: n
     out = np.empty((n, len(model.metric_names)))
     _evaluate_kernel(grade, stripping, recovery, glob, out, model.mine_metal, model.mine_group,
                      model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
+                     model.mine_site, model.site_start, model.site_stop,
                      model.n_groups, work_size(model), kernel_args(model, scenario))
     return out
 
 
 # ======================================================================= reference
+def mine_flows(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: np.ndarray,
+               glob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row terms of the reference model, each shaped (n, n_mines): hidden flow and
+    used extraction (t per t of refined metal, allocated), the stripping ratio (t waste
+    per t ore: the site's) and the ore (t per t of the row's metal in concentrate)."""
+    o = model.offsets
+    n = grade.shape[0]
+    mk = model.mine_metal
+    lead = model.mine_lead
+    g = np.minimum(grade * glob[:, o["sys_grade"] + mk], 1.0)
+    r = np.minimum(recovery * glob[:, o["sys_recovery"] + mk], 1.0)
+    s = stripping[:, lead] * glob[:, o["sys_stripping"] + mk[lead]]
+    ore = 1.0 / (g * r)
+    tail = np.maximum(ore - model.mine_conc, 0.0)
+    hf = model.mine_solid * model.mine_alloc_rr * (s * ore + tail)
+    used = model.mine_alloc_rr * model.mine_conc * np.ones_like(hf)
+    if model.n_sites:  # co-product sites: one ore stream, one concentrate balance
+        rows = np.flatnonzero(model.mine_site >= 0)
+        phi = np.zeros((n, model.n_sites))
+        for j in rows:
+            phi[:, model.mine_site[j]] += g[:, j] * r[:, j] * model.mine_conc[j]
+        phi = np.minimum(phi, 1.0)[:, model.mine_site[rows]]
+        ar = model.mine_alloc_rr[rows]
+        hf[:, rows] = model.mine_solid[rows] * ar * ore[:, rows] * (s[:, rows] + 1.0 - phi)
+        used[:, rows] = ar * ore[:, rows] * phi
+    return hf, used, s, ore
+
+
 def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
                        recovery: np.ndarray, glob: np.ndarray,
                        scenario: Scenario | None = None) -> np.ndarray:
@@ -617,14 +753,7 @@ def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
     o = model.offsets
     K, V, G = len(model.metals), len(model.vehicles), model.n_groups
     n = grade.shape[0]
-    mk = model.mine_metal
-    g = np.minimum(grade * glob[:, o["sys_grade"] + mk], 1.0)
-    r = np.minimum(recovery * glob[:, o["sys_recovery"] + mk], 1.0)
-    s = stripping * glob[:, o["sys_stripping"] + mk]
-    ore = 1.0 / (g * r)
-    tail = np.maximum(ore - model.mine_conc, 0.0)
-    hf = model.mine_solid * model.mine_alloc_rr * (s * ore + tail)
-    used = model.mine_alloc_rr * model.mine_conc * np.ones_like(hf)
+    hf, used, _, _ = mine_flows(model, grade, stripping, recovery, glob)
     onehot = np.zeros((model.n_mines, G))
     onehot[np.arange(model.n_mines), model.mine_group] = model.mine_weight
     hs = hf @ onehot

@@ -28,7 +28,15 @@ from uncertainty import _mcglobals as mg
 from uncertainty import _mckernels as mk
 from uncertainty._special import ndtr_sym as ndtr
 from uncertainty._special import ndtri_fast
-from uncertainty.model import GLOBAL_BLOCKS, Model, Scenario, finish, mine_terms, work_size
+from uncertainty.model import (
+    GLOBAL_BLOCKS,
+    Model,
+    Scenario,
+    finish,
+    mine_terms,
+    site_terms,
+    work_size,
+)
 from uncertainty.space import ParameterSpace
 
 __all__ = ["MonteCarloResult", "evaluate_chunk", "monte_carlo", "summarise"]
@@ -81,11 +89,46 @@ def _general_mine(seed, sample, call0, m, j, codes, pars, rho, glob, o_g, o_s, o
     return weight * hf
 
 
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _site_flows(seed, sample, call0, codes, pars, rho, glob, o_g, o_s, o_r, n_globals,
+                mine_metal, mine_group, mine_conc, mine_alloc_rr, mine_solid, mine_weight,
+                site_start, site_stop, site_base, SHW, us, G, R, H, U):
+    """The co-product sites of one sample by the general path: each row's grade and
+    recovery from its own uniforms, the site's stripping ratio from its lead row's
+    (``model.site_terms``); ``weight * hf`` of each site row into ``SHW`` (at
+    ``site_base[site] + row - first row``) and ``weight * used`` added to ``us``."""
+    for q in range(site_start.shape[0]):
+        a = site_start[q]
+        b = site_stop[q]
+        sl = 0.0
+        for j in range(a, b):
+            u0, u1, u2 = mk.mine_uniforms(seed, sample, call0, j)
+            c = n_globals + 3 * j
+            k = mine_metal[j]
+            g = dists.ppf_kernel(codes[c], pars[c, 0], pars[c, 1], pars[c, 2], pars[c, 3], u0)
+            r = dists.ppf_kernel(codes[c + 2], pars[c + 2, 0], pars[c + 2, 1], pars[c + 2, 2],
+                                 pars[c + 2, 3], u2)
+            g *= glob[o_g + k]
+            G[j - a] = 1.0 if g > 1.0 else g
+            r *= glob[o_r + k]
+            R[j - a] = 1.0 if r > 1.0 else r
+            if j == a:
+                if rho != 0.0:
+                    u1 = ndtr(rho * ndtri_fast(u0) + math.sqrt(1.0 - rho * rho) * ndtri_fast(u1))
+                sl = dists.ppf_kernel(codes[c + 1], pars[c + 1, 0], pars[c + 1, 1],
+                                      pars[c + 1, 2], pars[c + 1, 3], u1) * glob[o_s + k]
+        site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+        for j in range(a, b):
+            SHW[site_base[q] + j - a] = mine_weight[j] * H[j - a]
+            us[mine_group[j]] += mine_weight[j] * U[j - a]
+
+
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_rows, dir_member,
                dir_groups, dir_exact, dir_alpha, n_globals, mine_call0, rho, tab, n_runs,
                bounds, run_metal, n_gruns, gbounds, run_group, slow, mine_metal, mine_group,
-               mine_weight, mine_conc, mine_alloc_rr, mine_solid, n_groups, nwork, off,
+               mine_weight, mine_conc, mine_alloc_rr, mine_solid, mine_site, site_start,
+               site_stop, n_groups, nwork, off,
                n_metals, n_vehicles, n_chems, n_countries, group_metal, group_country,
                fab_yield, secondary, nev, intensity, battery_metal, domestic, scen_rec,
                scen_clean, scen_lfp, lfp_index):
@@ -116,11 +159,20 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
     o_s = off[1]
     o_r = off[2]
     any_fast = slow.shape[0] < M
-    # used extraction per group does not depend on the sample: summed once, in mine order
+    # used extraction per group of the single-row sites does not depend on the sample:
+    # summed once, in mine order (a co-product site's depends on its concentrate balance)
     us = np.zeros(n_groups)
     for m in range(M):
+        if mine_site[m] >= 0:
+            continue
         _, used = mine_terms(1.0, 0.0, 1.0, mine_conc[m], mine_alloc_rr[m], mine_solid[m])
         us[mine_group[m]] += mine_weight[m] * used
+    n_sites = site_start.shape[0]
+    site_base = np.zeros(n_sites + 1, dtype=np.int64)
+    L = 1
+    for q in range(n_sites):
+        site_base[q + 1] = site_base[q] + site_stop[q] - site_start[q]
+        L = max(L, site_stop[q] - site_start[q])
     n_tasks = (count + _SAMPLES_PER_TASK - 1) // _SAMPLES_PER_TASK
     for task in nb.prange(n_tasks):
         glob = np.empty((_BLOCK, 3 * ((n_globals + 2) // 3)))  # whole calls of three uniforms
@@ -140,6 +192,12 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
         TF = np.empty(3 * T)
         HW = np.empty(T)
         E = np.empty(2 * T)
+        SHW = np.empty((_BLOCK, site_base[n_sites]))
+        usb = np.empty((_BLOCK, n_groups))
+        site_g = np.empty(L)
+        site_r = np.empty(L)
+        site_h = np.empty(L)
+        site_u = np.empty(L)
         first = task * _SAMPLES_PER_TASK
         last = min(count, first + _SAMPLES_PER_TASK)
         for i0 in range(first, last, _BLOCK):
@@ -149,6 +207,12 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
                               nrm_tab, other_rows, dir_member, dir_groups, dir_exact, dir_alpha,
                               U, logs, P, GTI, W)
                 hs[b, :] = 0.0
+                usb[b, :] = us
+                if n_sites:
+                    _site_flows(seed, start + i0 + b, mine_call0, codes, pars, rho, glob[b],
+                                o_g, o_s, o_r, n_globals, mine_metal, mine_group, mine_conc,
+                                mine_alloc_rr, mine_solid, mine_weight, site_start, site_stop,
+                                site_base, SHW[b], usb[b], site_g, site_r, site_h, site_u)
             ps = 0  # the tile's first entry in the slow list
             for tile in range(tab.shape[0]):
                 a = tile * T
@@ -170,6 +234,11 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
                     pe = ps
                     while pe < slow.shape[0] and slow[pe] < a + n:  # the general path
                         m = slow[pe]
+                        q = mine_site[m]
+                        if q >= 0:
+                            HW[m - a] = SHW[b, site_base[q] + m - site_start[q]]
+                            pe += 1
+                            continue
                         HW[m - a] = _general_mine(seed, sample, mine_call0, m, n_globals + 3 * m,
                                                   codes, pars, rho, gb, o_g, o_s, o_r,
                                                   mine_metal[m], mine_conc[m], mine_alloc_rr[m],
@@ -179,7 +248,7 @@ def _mc_kernel(seed, start, count, out, codes, pars, nrm_rows, nrm_tab, other_ro
                 ps = pe
             for b in range(nb_):
                 for sc in range(S):
-                    finish(hs[b], us, glob[b], out[sc, i0 + b], off, n_metals, n_vehicles,
+                    finish(hs[b], usb[b], glob[b], out[sc, i0 + b], off, n_metals, n_vehicles,
                            n_chems, n_countries, group_metal, group_country, fab_yield,
                            secondary, nev, intensity, battery_metal, domestic, scen_rec[sc],
                            scen_clean[sc], scen_lfp[sc], lfp_index, wk)
@@ -241,6 +310,7 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
             space.n_globals, space.mine_call0, space.correlation,
             *mk.mine_tables(model, space), model.mine_metal, model.mine_group,
             model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
+            model.mine_site, model.site_start, model.site_stop,
             model.n_groups, work_size(model), *_finish_args(model), rec, clean, lfp,
             model.lfp_index)
     if not _mc_kernel.overloads:  # first call in this process: compile or load from cache

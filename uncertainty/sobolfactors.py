@@ -157,8 +157,8 @@ def factors_for(space: ParameterSpace, level: str,
             put(OTHER, j)
         elif r.group:
             put(str(r.group), j)
-        elif level == "mine" and r.level == "mine":
-            put(str(r.mine), j)
+        elif level == "mine" and r.level == "mine":  # a site: all of its rows' parameters
+            put(str(r.site or r.mine), j)
         elif level == "metal-kind" and r.level in ("mine", "systematic"):
             put(f"{r.metal} {r.kind}", j)
         elif level == "country" and r.level == "mine":

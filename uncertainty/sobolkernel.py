@@ -32,6 +32,7 @@ from uncertainty.model import (
     outputs,
     prep_size,
     prepare,
+    site_terms,
     work_size,
 )
 from uncertainty.sobolfactors import Factors
@@ -52,7 +53,10 @@ def _encode(space: ParameterSpace, model: Model,
     sys_off = [model.offsets["sys_grade"], model.offsets["sys_stripping"],
                model.offsets["sys_recovery"]]
     K = len(model.metals)
-    mines_of = [np.nonzero(model.mine_metal == k)[0] for k in range(K)]
+    of_metal = [np.nonzero(model.mine_metal == k)[0] for k in range(K)]
+    # a site's stripping ratio takes its lead row's metal's systematic factor
+    of_lead_metal = [np.nonzero(model.mine_metal[model.mine_lead] == k)[0] for k in range(K)]
+    mines_of = (of_metal, of_lead_metal, of_metal)
     gptr, gcols, mptr, mines, masks = [0], [], [0], [], []
     for cols in units:
         g = cols[cols < ng]
@@ -60,13 +64,18 @@ def _encode(space: ParameterSpace, model: Model,
         gptr.append(len(gcols))
         aff: dict[int, int] = {}
         for j in g:
-            for so in sys_off:
+            for lane, so in enumerate(sys_off):
                 if so <= j < so + K:
-                    for m in mines_of[j - so]:
+                    for m in mines_of[lane][j - so]:
                         aff.setdefault(int(m), 0)
         for j in cols[cols >= ng]:
             m, q = divmod(int(j) - ng, 3)
             aff[m] = aff.get(m, 0) | (1 << q)
+        for m in list(aff):  # a co-product site is recomputed whole (one ore stream)
+            q = int(model.mine_site[m])
+            if q >= 0:
+                for r in range(int(model.site_start[q]), int(model.site_stop[q])):
+                    aff.setdefault(r, 0)
         for m in sorted(aff):
             mines.append(m)
             masks.append(aff[m])
@@ -84,10 +93,36 @@ the kernel computes them alone (``outputs(..., headline_only=True)``), skipping 
 and per-country metrics."""
 
 
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _add_delta(m, k, dh, du, only_mines, globA_i, o_sup, mine_group, group_country, prepA,
+               pdem, pf, K, state2, hs2, us2):
+    """Add a mine's change of weighted hidden flow ``dh`` and used extraction ``du``: to
+    the state of A (a factor of mines only) or to the group sums (with global inputs)."""
+    gi = mine_group[m]
+    if only_mines:
+        sh = globA_i[o_sup + gi]
+        state2[k] += sh * dh
+        state2[K + k] += sh * du
+        state2[2 * K + group_country[gi]] += prepA[pdem + k] * sh * dh * prepA[pf + k]
+    else:
+        hs2[gi] += dh
+        us2[gi] += du
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _mixed_stripping(i, m, mask, sA, sB, sGB, sSB):
+    """Stripping ratio of mine ``m`` in AB: its own column from B (mask bit 2) or A, under
+    the copula with the grade's uniform from B (bit 1) or A."""
+    if mask & 2:
+        return sB[i, m] if mask & 1 else sSB[i, m]
+    return sGB[i, m] if mask & 1 else sA[i, m]
+
+
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr, fmines,
                fmasks, out_idx, head, yA, yB, yAB, mine_metal, mine_group, mine_weight, mine_conc,
-               mine_alloc_rr, mine_solid, n_groups, nwork, n_metrics, off, n_metals,
+               mine_alloc_rr, mine_solid, mine_site, site_start, site_stop, n_groups, nwork,
+               n_metrics, off, n_metals,
                n_vehicles, n_chems, n_countries, group_metal, group_country, fab_yield,
                secondary, nev, intensity, battery_metal, domestic, rec, clean, lfp, lfp_index):
     """f(A), f(B) (k, n) and f(AB_j) (k, n, D), one base row per iteration.
@@ -108,7 +143,15 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
     K = n_metals
     pdem = n_vehicles * K
     pf = pdem + K
+    n_sites = site_start.shape[0]
+    L = 1
+    for q in range(n_sites):
+        L = max(L, site_stop[q] - site_start[q])
     for i in nb.prange(n):
+        G = np.empty(L)
+        R = np.empty(L)
+        H = np.empty(L)
+        U = np.empty(L)
         wk = np.empty(nwork)
         res = np.empty(n_metrics)
         hfA = np.empty(M)
@@ -130,6 +173,8 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
             us[:] = 0.0
             gl = globB[i] if which == 0 else globA[i]
             for m in range(M):
+                if mine_site[m] >= 0:
+                    continue
                 k = mine_metal[m]
                 if which == 0:
                     g, s, r = gB[i, m], sB[i, m], rB[i, m]
@@ -145,6 +190,23 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
                 gi = mine_group[m]
                 hs[gi] += mine_weight[m] * hf
                 us[gi] += mine_weight[m] * used
+            for q in range(n_sites):
+                a = site_start[q]
+                b = site_stop[q]
+                for j in range(a, b):
+                    k = mine_metal[j]
+                    gj = gB[i, j] if which == 0 else gA[i, j]
+                    rj = rB[i, j] if which == 0 else rA[i, j]
+                    G[j - a] = min(gj * gl[o_g + k], 1.0)
+                    R[j - a] = min(rj * gl[o_r + k], 1.0)
+                sl = (sB[i, a] if which == 0 else sA[i, a]) * gl[o_s + mine_metal[a]]
+                site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+                for j in range(a, b):
+                    if which == 1:
+                        hfA[j] = H[j - a]
+                        usedA[j] = U[j - a]
+                    hs[mine_group[j]] += mine_weight[j] * H[j - a]
+                    us[mine_group[j]] += mine_weight[j] * U[j - a]
             finish(hs, us, gl, res, off, n_metals, n_vehicles, n_chems, n_countries,
                    group_metal, group_country, fab_yield, secondary, nev, intensity,
                    battery_metal, domestic, rec, clean, lfp, lfp_index, wk)
@@ -169,31 +231,43 @@ def _ab_kernel(gA, sA, rA, globA, gB, sB, rB, globB, sGB, sSB, gptr, gcols, mptr
                 hs2[:] = hs
                 us2[:] = us
             gl = globA[i] if only_mines else globF
-            for t in range(mptr[f], mptr[f + 1]):
+            t = mptr[f]
+            while t < mptr[f + 1]:
                 m = fmines[t]
+                q = mine_site[m]
+                if q >= 0:  # a whole co-product site, rows a .. b - 1 (see _encode)
+                    a = site_start[q]
+                    b = site_stop[q]
+                    for j in range(a, b):
+                        mask = fmasks[t + j - a]
+                        k = mine_metal[j]
+                        gj = gB[i, j] if mask & 1 else gA[i, j]
+                        rj = rB[i, j] if mask & 4 else rA[i, j]
+                        G[j - a] = min(gj * gl[o_g + k], 1.0)
+                        R[j - a] = min(rj * gl[o_r + k], 1.0)
+                    sl = _mixed_stripping(i, a, fmasks[t], sA, sB, sGB, sSB) * \
+                        gl[o_s + mine_metal[a]]
+                    site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+                    for j in range(a, b):
+                        _add_delta(j, mine_metal[j], mine_weight[j] * (H[j - a] - hfA[j]),
+                                   mine_weight[j] * (U[j - a] - usedA[j]), only_mines,
+                                   globA[i], o_sup, mine_group, group_country, prepA, pdem, pf,
+                                   K, state2, hs2, us2)
+                    t += b - a
+                    continue
                 mask = fmasks[t]
                 k = mine_metal[m]
                 g = gB[i, m] if mask & 1 else gA[i, m]
-                if mask & 2:
-                    s = sB[i, m] if mask & 1 else sSB[i, m]
-                else:
-                    s = sGB[i, m] if mask & 1 else sA[i, m]
+                s = _mixed_stripping(i, m, mask, sA, sB, sGB, sSB)
                 r = rB[i, m] if mask & 4 else rA[i, m]
                 g = min(g * gl[o_g + k], 1.0)
                 r = min(r * gl[o_r + k], 1.0)
                 s = s * gl[o_s + k]
                 hf, used = mine_terms(g, s, r, mine_conc[m], mine_alloc_rr[m], mine_solid[m])
-                gi = mine_group[m]
-                dh = mine_weight[m] * (hf - hfA[m])
-                du = mine_weight[m] * (used - usedA[m])
-                if only_mines:
-                    sh = globA[i, o_sup + gi]
-                    state2[k] += sh * dh
-                    state2[K + k] += sh * du
-                    state2[2 * K + group_country[gi]] += prepA[pdem + k] * sh * dh * prepA[pf + k]
-                else:
-                    hs2[gi] += dh
-                    us2[gi] += du
+                _add_delta(m, k, mine_weight[m] * (hf - hfA[m]),
+                           mine_weight[m] * (used - usedA[m]), only_mines, globA[i], o_sup,
+                           mine_group, group_country, prepA, pdem, pf, K, state2, hs2, us2)
+                t += 1
             if only_mines and head:
                 outputs(state2, prepA, res, n_metals, n_vehicles, n_countries, nev,
                         battery_metal, domestic, hk, True)
@@ -331,6 +405,7 @@ def _run_kernel(job: SobolJob, x: tuple[np.ndarray, ...]
     _ab_kernel(*x, *job.encoding, out_idx, head, yA, yB, yAB, model.mine_metal,  # type: ignore[call-arg]
                model.mine_group,
                model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
+               model.mine_site, model.site_start, model.site_stop,
                model.n_groups, work_size(model), len(model.metric_names),
                *_finish_args(model, job.scenario))
     return yA, yB, yAB

@@ -93,7 +93,10 @@ class ParameterSpace:
     table : pandas.DataFrame
         One row per parameter: ``name``, ``level`` (mine, systematic, global),
         ``kind``, ``metal``, ``country``, ``mine``, ``group`` (Dirichlet group or ''),
-        ``dist`` (the distribution's ``to_dict()`` as text), ``nominal``.
+        ``site`` (the mine's co-product site), ``provenance`` (of a mine's value:
+        reported, other_year, imputed, synthetic), ``dist`` (the distribution's
+        ``to_dict()`` as text), ``nominal``. The stripping ratio of a co-product site is
+        its lead row's; the other rows' are Fixed copies.
     dists : tuple
         Distribution of each row (Dirichlet rows share their group's object).
     n_globals : int
@@ -215,6 +218,36 @@ def _transform_kernel(u, x, codes, pars, dir_first, dir_len, dir_alpha, n_global
                                            pars[j, 3], uu)
 
 
+def _bound(x: Any, default: float) -> float:
+    return default if x is None or x != x else float(x)
+
+
+def _lognormal(median: float, gsd: float, low: Any = None, high: Any = None,
+               scale: float = 1.0) -> Any:
+    """LogNormal(median, gsd), truncated at ``[low, high] x scale`` where a bound is given
+    (an imputed value: its archetype's range; ``scale`` converts the mines.csv grade unit
+    to the metal mass fraction)."""
+    lo, hi = _bound(low, 0.0) * scale, _bound(high, math.inf) * scale
+    if gsd > 1 and (lo > 0 or math.isfinite(hi)) and lo <= median <= hi:
+        return dists.TruncatedLogNormal(median, gsd, lo, hi)
+    return dists.LogNormal(median, gsd)
+
+
+def _share_site_stripping(model: Model, n_globals: int, objs: list[Any], nominal: list[float],
+                          changed: set[int], names: list[str]) -> None:
+    """A co-product site's rows share its lead row's stripping ratio: an override of a
+    follower's is refused unless it also overrides the lead's (a pattern matching the
+    whole site), and every follower keeps a Fixed copy of the lead's nominal."""
+    for m in np.flatnonzero(model.mine_lead != np.arange(len(model.mine_lead))):
+        j, jl = n_globals + 3 * int(m) + 1, n_globals + 3 * int(model.mine_lead[m]) + 1
+        if j in changed and jl not in changed:
+            raise SpaceError(
+                f"override of '{names[j]}': the rows of a co-product site share one stripping "
+                f"ratio, '{names[jl]}' (its lead row); override that one")
+        objs[j] = dists.Fixed(nominal[jl])
+        nominal[j] = nominal[jl]
+
+
 def _dist_text(d: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in d.to_dict().items())
 
@@ -251,9 +284,11 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
     mix = ds.tables["battery_mix"]
 
     def add(name: str, level: str, kind: str, d: Any, nom: float, *, metal: str = "",
-            country: str = "", mine: str = "", group: str = "") -> None:
+            country: str = "", mine: str = "", group: str = "", site: str = "",
+            provenance: str = "") -> None:
         rows.append({"name": name, "level": level, "kind": kind, "metal": metal,
-                     "country": country, "mine": mine, "group": group})
+                     "country": country, "mine": mine, "group": group, "site": site,
+                     "provenance": provenance})
         objs.append(d)
         nominal.append(float(nom))
 
@@ -303,9 +338,10 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         d = dists.Triangular(lo, mode, hi) if hi > lo else dists.Fixed(mode)
         add(f"battery_kwh[{v}]", "global", "battery_kwh", d, mode)
     mix_shares = tuple(float(s) for s in mix.share)
-    dmix = dists.Dirichlet(mix_shares, float(mix.concentration.iloc[0]))
-    for ch, s in zip(mix.chemistry, mix_shares, strict=True):
-        add(f"battery_mix[{ch}]", "global", "battery_mix", dmix, s, group="battery_mix")
+    if mix_shares:  # no battery tables: a fleet without NEVs
+        dmix = dists.Dirichlet(mix_shares, float(mix.concentration.iloc[0]))
+        for ch, s in zip(mix.chemistry, mix_shares, strict=True):
+            add(f"battery_mix[{ch}]", "global", "battery_mix", dmix, s, group="battery_mix")
     for v in model.vehicles:
         n_v, cv_v = float(fl[v]["count"]), float(fl[v]["count_cv"])
         d = dists.Normal(n_v, n_v * cv_v) if cv_v > 0 and n_v > 0 else dists.Fixed(n_v)
@@ -318,31 +354,45 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
     dg: Any
     ds_: Any
     dr: Any
+    factor = model.nominal_grade / np.where(ds.mines["grade"].to_numpy(float) > 0,
+                                            ds.mines["grade"].to_numpy(float), 1.0)
     for i, mid in enumerate(model.mine_ids):
         r = mine_rows[i]
-        tags = {"metal": str(r["metal"]), "country": str(r["country"]), "mine": mid}
+        tags = {"metal": str(r["metal"]), "country": str(r["country"]), "mine": mid,
+                "site": str(r.get("site_id", mid) or mid)}
         g0, s0, r0 = (float(model.nominal_grade[i]), float(model.nominal_stripping[i]),
                       float(model.nominal_recovery[i]))
+        follower = int(model.mine_lead[i]) != i
         if per_mine:
-            dg = dists.LogNormal(g0, float(r["grade_gsd"]))
-            ds_ = dists.LogNormal(s0, float(r["stripping_gsd"])) if s0 > 0 else dists.Fixed(0.0)
+            dg = _lognormal(g0, float(r["grade_gsd"]), r.get("grade_low"), r.get("grade_high"),
+                            float(factor[i]))
+            ds_ = _lognormal(s0, float(r["stripping_gsd"]), r.get("stripping_low"),
+                             r.get("stripping_high")) if s0 > 0 else dists.Fixed(0.0)
             rsd = float(r["recovery_sd"])
-            dr = dists.TruncatedNormal(r0, rsd, 0.0, 1.0) if rsd > 0 else dists.Fixed(r0)
+            lo, hi = _bound(r.get("recovery_low"), 0.0), _bound(r.get("recovery_high"), 1.0)
+            dr = dists.TruncatedNormal(r0, rsd, max(lo, 0.0), min(hi, 1.0)) if rsd > 0 \
+                else dists.Fixed(r0)
         else:
             dg, ds_, dr = dists.Fixed(g0), dists.Fixed(s0), dists.Fixed(r0)
-        add(f"grade[{mid}]", "mine", "grade", dg, g0, **tags)
-        add(f"stripping_ratio[{mid}]", "mine", "stripping_ratio", ds_, s0, **tags)
-        add(f"recovery[{mid}]", "mine", "recovery", dr, r0, **tags)
+        if follower:  # the site's stripping ratio is its lead row's
+            ds_ = dists.Fixed(s0)
+        add(f"grade[{mid}]", "mine", "grade", dg, g0, provenance=str(r.get("grade_source", "")),
+            **tags)
+        add(f"stripping_ratio[{mid}]", "mine", "stripping_ratio", ds_, s0,
+            provenance=str(r.get("stripping_source", "")), **tags)
+        add(f"recovery[{mid}]", "mine", "recovery", dr, r0,
+            provenance=str(r.get("recovery_source", "")), **tags)
 
     if not global_inputs:  # every global input at its nominal value; overrides still apply
         for j in range(n_globals):
             if rows[j]["level"] == "global":
                 objs[j] = dists.Fixed(nominal[j])
     table = pd.DataFrame(rows)
+    where = getattr(run, "path", None)
     try:
-        _apply_overrides(table, objs, nominal, overrides)
+        changed = _apply_overrides(table, objs, nominal, overrides)
+        _share_site_stripping(model, n_globals, objs, nominal, changed, list(table["name"]))
     except SpaceError as exc:
-        where = getattr(run, "path", None)
         raise SpaceError(f"{where}: {exc}" if where else str(exc)) from exc
     table["dist"] = [_dist_text(d) for d in objs]
     table["family"] = [d.name for d in objs]
