@@ -35,6 +35,7 @@ from uncertainty.dists import (
     LogNormal,
     Normal,
     Triangular,
+    TruncatedLogNormal,
     TruncatedNormal,
     Uniform,
     Univariate,
@@ -50,6 +51,7 @@ INSTANCES = [
     LogNormal(0.006, 1.2),
     Normal(2.0, 0.25),
     TruncatedNormal(0.9, 0.05, 0.8, 0.975),
+    TruncatedLogNormal(0.01, 2.0, 0.004, 0.03),
     Uniform(1.0, 3.0),
     Triangular(1.0, 2.0, 4.0),
     PERT(1.0, 2.0, 4.0),
@@ -81,7 +83,7 @@ def test_instances_cover_every_registered_univariate() -> None:
     univariate = {c for c in REGISTRY.values() if issubclass(c, Univariate)}
     assert {type(d) for d in INSTANCES} == univariate
     assert set(REGISTRY) == set(CODES) | {"dirichlet"}
-    assert sorted(CODES.values()) == list(range(9))
+    assert sorted(CODES.values()) == list(range(10))
 
 
 @pytest.mark.parametrize("dist", INSTANCES, ids=IDS)
@@ -266,7 +268,7 @@ ERRORS = [
     (lambda: Dirichlet((), 1), "Dirichlet: 'shares' must not be empty"),
     (lambda: Dirichlet("ab", 1), "Dirichlet: 'shares' must be a sequence of numbers (got 'ab')"),
     (lambda: Dirichlet((0.5, 0.5), 2).ppf(np.ones((4, 3)) / 2), "Dirichlet.ppf: 'u' must have shape (..., 2) (got (4, 3))"),
-    (lambda: make("lognorm"), "unknown distribution 'lognorm'; valid names: beta, dirichlet, fixed, gamma, lognormal, normal, pert, triangular, truncnormal, uniform"),
+    (lambda: make("lognorm"), "unknown distribution 'lognorm'; valid names: beta, dirichlet, fixed, gamma, lognormal, normal, pert, triangular, trunclognormal, truncnormal, uniform"),
     (lambda: make("lognormal", median=1, sigma=0.2), "LogNormal: unknown parameter 'sigma' (parameters: median, gsd)"),
     (lambda: make("lognormal", median=1), "LogNormal: missing parameter 'gsd' (parameters: median, gsd)"),
     (lambda: make("beta", low=0), "Beta: missing parameters 'a', 'b' (parameters: a, b, low, high)"),

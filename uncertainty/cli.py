@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -128,12 +128,34 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="rebuild figures and report from stored results")
     rep.add_argument("outdir", type=Path, help="out folder of a finished Monte Carlo run")
 
+    from uncertainty import importer, template
+
+    template.add_parser(sub)
+    importer.add_parser(sub)
+
     b = sub.add_parser("bench", help="throughput of the kernel and the Sobol engine")
     b.add_argument("--json", action="store_true", help="one JSON object on stdout")
     b.add_argument("--samples", type=_positive_int, default=None,
                    help="samples of the kernel timing (default 200,000)")
     b.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     return p
+
+
+def _print_coverage(ds: Any) -> None:
+    """The coverage table of a dataset and its filled blanks, counted by column and rule."""
+    import re
+
+    from uncertainty.data import coverage_table, format_coverage
+
+    print("coverage (share of each metal's production whose value is reported / "
+          "other_year / imputed / synthetic):")
+    for line in format_coverage(coverage_table(ds)):
+        print(f"  {line}")
+    if len(ds.fills):
+        print(f"filled blanks of mines.csv ({len(ds.fills)} cells):")
+        rule = ds.fills["rule"].map(lambda r: re.sub(r"(archetype|site) \S+", r"\1 <name>", r))
+        for (col, r), n in ds.fills.groupby([ds.fills["column"], rule], sort=False).size().items():
+            print(f"  {n:>6} x {col}: {r}")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -158,8 +180,10 @@ def _validate(args: argparse.Namespace) -> int:
             if not (p / "mines.csv").exists():
                 raise DataValidationError(p, "not a dataset folder (no mines.csv) nor a folder "
                                           "of run files (*.toml)")
-            warn(load_dataset(p))
+            ds = load_dataset(p)
+            warn(ds)
             print(f"{p}: valid dataset")
+            _print_coverage(ds)
         elif p.suffix == ".toml":
             run = load_run(p)
             check_caps(str(p), run.montecarlo.samples, len(run.scenarios), budget)
@@ -299,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sobol(args)
         if args.command == "report":
             return _report(args)
+        if args.command in ("init", "import"):
+            return int(args.func(args))
         return _bench(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)

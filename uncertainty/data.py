@@ -45,10 +45,14 @@ import pandas as pd
 __all__ = [
     "GRADE_BASIS_FACTORS",
     "PLAUSIBILITY_FILE",
+    "PROVENANCES",
     "Bound",
     "DataValidationError",
     "Dataset",
     "dataset_warnings",
+    "complete_mines",
+    "coverage_table",
+    "format_coverage",
     "load_dataset",
     "plausibility_table",
     "read_plausibility",
@@ -1081,8 +1085,8 @@ class _Filler:
                                                                 YEAR_TO_YEAR_STRIPPING_OTHER))
                 else:
                     x = f * YEAR_TO_YEAR_RECOVERY.get(metal, YEAR_TO_YEAR_RECOVERY_OTHER)
-                self.put(i, spread, x, f"the year-to-year spread of a {src} {value}"
-                         f"{' (x sqrt 2)' if f != 1.0 else ''}")
+                self.put(i, spread, x, f"the year-to-year spread of {value} ({src}"
+                         f"{', x sqrt 2' if f != 1.0 else ''})")
                 continue
             if value == "stripping_ratio" and (r["mining_method"] == "brine"
                                                or float(r["stripping_ratio"]) == 0.0):
@@ -1266,7 +1270,7 @@ def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
             continue
         if col == "alloc_mass":
             for i, x in zip(members, prod / prod.sum(), strict=True):
-                f.put(i, col, float(x), f"production over site {sid}'s production")
+                f.put(i, col, float(x), f"production over the production of site {sid}")
             continue
         if np.isnan(price).any():
             for i in members:  # an error only under the allocation that needs it
@@ -1274,11 +1278,60 @@ def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
             continue
         if col == "alloc_economic":
             for i, x in zip(members, revenue / revenue.sum(), strict=True):
-                f.put(i, col, float(x), f"revenue (price x production) over site {sid}'s")
+                f.put(i, col, float(x), f"revenue (price x production) over the revenue of site {sid}")
         else:
             top = int(np.argmax(revenue))
             for k, i in enumerate(members):
                 f.put(i, col, k == top, f"the highest-revenue row of site {sid}")
+
+
+def coverage_table(ds: Dataset) -> pd.DataFrame:
+    """What the mine table rests on, per metal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per metal of ``mines.csv`` (metals.csv order): ``metal``, ``sites``
+        (sites with a row of the metal), ``rows``, ``production_t``, and for each value
+        ``v`` of grade, stripping_ratio, mill_recovery and each provenance ``p``, the
+        column ``v:p``: the share of the metal's production whose ``v`` is ``p``.
+    """
+    m = ds.mines
+    out = []
+    for metal in ds.metals:
+        sub = m[m["metal"] == metal]
+        if not len(sub):
+            continue
+        prod = sub["production_t"].to_numpy(float)
+        row: dict[str, object] = {"metal": metal, "sites": int(sub["site_id"].nunique()),
+                                  "rows": len(sub), "production_t": float(prod.sum())}
+        for value, _, source in MINE_VALUES:
+            for prov in PROVENANCES:
+                row[f"{value}:{prov}"] = float(prod[(sub[source] == prov).to_numpy()].sum()
+                                               / prod.sum())
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+_SHORT = {"grade": "grade", "stripping_ratio": "stripping", "mill_recovery": "recovery"}
+
+
+def format_coverage(cov: pd.DataFrame) -> list[str]:
+    """:func:`coverage_table` as text lines: per metal, sites, rows, production and the
+    percentages reported / other_year / imputed / synthetic of each value."""
+    head = (f"{'metal':<12} {'sites':>6} {'rows':>6} {'production_t':>16}   "
+            + "   ".join(f"{_SHORT[v] + ' r/o/i/s %':<17}" for v, _, _ in MINE_VALUES))
+    lines = [head.rstrip()]
+    for r in cov.itertuples(index=False):
+        d = r._asdict()
+        parts = []
+        for value, _, _ in MINE_VALUES:
+            cells = "/".join(f"{100 * cov.loc[cov['metal'] == d['metal'], f'{value}:{p}'].item():.0f}"
+                             for p in PROVENANCES)
+            parts.append(f"{cells:<17}")
+        lines.append(f"{d['metal']:<12} {d['sites']:>6} {d['rows']:>6} "
+                     f"{d['production_t']:>16,.0f}   " + "   ".join(parts).rstrip())
+    return lines
 
 
 def weightless_mines(ds: Dataset) -> pd.DataFrame:

@@ -375,25 +375,51 @@ class TruncatedNormal(_Bounded):
         }
 
 
+class _ExpOf:
+    """``exp(Y)`` of a frozen SciPy distribution ``Y`` (the reference of
+    :class:`TruncatedLogNormal`)."""
+
+    def __init__(self, y: Any) -> None:
+        self.y = y
+
+    def ppf(self, u: ArrayLike) -> np.ndarray:
+        return np.exp(self.y.ppf(u))
+
+    def median(self) -> float:
+        return float(np.exp(self.y.median()))
+
+    def mean(self) -> float:
+        return float(self.y.expect(np.exp, epsrel=1e-13, epsabs=0.0, limit=200))
+
+    def std(self) -> float:
+        m = self.mean()
+        return math.sqrt(float(self.y.expect(lambda v: np.exp(2 * v), epsrel=1e-13,
+                                             epsabs=0.0, limit=200)) - m * m)
+
+    def support(self) -> tuple[float, float]:
+        lo, hi = self.y.support()
+        return float(np.exp(lo)), float(np.exp(hi))
+
+
 @dataclass(frozen=True)
 class TruncatedLogNormal(_Bounded):
-    """``LogNormal(median, gsd)`` restricted to ``[low, high]`` (``0 <= low < high``,
+    """``LogNormal(scale, gsd)`` restricted to ``[low, high]`` (``0 <= low < high``,
     ``high`` may be infinite): ``ln X`` is a :class:`TruncatedNormal` of mean
-    ``ln median`` and sd ``ln gsd`` on ``[ln low, ln high]``, whose kernel parameters it
+    ``ln scale`` and sd ``ln gsd`` on ``[ln low, ln high]``, whose kernel parameters it
     shares (code ``TRUNCLOGNORMAL``: the exponential of the TRUNCNORMAL value).
-    ``median`` and ``gsd`` are those of the untruncated lognormal.
+    ``scale`` and ``gsd`` are the median and GSD of the untruncated lognormal.
     """
 
-    median: float
+    scale: float
     gsd: float
     low: float = 0.0
     high: float = math.inf
     name: ClassVar[str] = "trunclognormal"
 
     def __post_init__(self) -> None:
-        self._coerce("median", "gsd")
+        self._coerce("scale", "gsd")
         self._coerce("low", "high", allow_inf=True)
-        self._require(self.median > 0, f"'median' must be > 0 (got {_fmt(self.median)})")
+        self._require(self.scale > 0, f"'scale' must be > 0 (got {_fmt(self.scale)})")
         self._require(self.gsd > 1, f"'gsd' must be > 1 (got {_fmt(self.gsd)})")
         self._require(self.low >= 0, f"'low' must be >= 0 (got {_fmt(self.low)})")
         self._check_bounds()
@@ -403,7 +429,7 @@ class TruncatedLogNormal(_Bounded):
         lo = math.log(self.low) if self.low > 0 else -math.inf
         hi = math.log(self.high) if math.isfinite(self.high) else math.inf
         try:
-            return TruncatedNormal(math.log(self.median), math.log(self.gsd), lo, hi)
+            return TruncatedNormal(math.log(self.scale), math.log(self.gsd), lo, hi)
         except DistributionError as exc:
             raise DistributionError(f"{type(self).__name__}: [low, high] has no probability "
                                     f"mass (got low={_fmt(self.low)}, high={_fmt(self.high)})"
@@ -416,13 +442,28 @@ class TruncatedLogNormal(_Bounded):
         return np.clip(np.exp(self._log().ppf(u)), self.low, self.high)
 
     def to_scipy(self) -> Any:
+        """``exp`` of SciPy's truncated normal of ``ln X`` (SciPy has no truncated
+        lognormal): ``ppf``, ``median``, ``support`` and, by quadrature, ``mean``,
+        ``std``."""
         t = self._log()
         a, b = t._ab()
-        return stats.truncnorm(a, b, loc=t.mean, scale=t.sd)  # of ln X (tests use ppf)
+        return _ExpOf(stats.truncnorm(a, b, loc=t.mean, scale=t.sd))
 
     def moments(self) -> tuple[float, float]:
-        x = self.ppf((np.arange(20_000) + 0.5) / 20_000)  # midpoint rule on the quantiles
-        return float(x.mean()), float(x.std())
+        """Mean and sd, exact: ``E[X^k] = exp(k mu + k^2 s^2 / 2) (Phi(b - k s) -
+        Phi(a - k s)) / (Phi(b) - Phi(a))`` with the standardised log bounds a, b."""
+        t = self._log()
+        a, b = t._ab()
+        mu, s = t.mean, t.sd
+        z = float(sc.ndtr(b) - sc.ndtr(a)) if b <= 0 else float(sc.ndtr(-a) - sc.ndtr(-b))
+
+        def raw(k: int) -> float:
+            lo, hi = a - k * s, b - k * s
+            p = float(sc.ndtr(hi) - sc.ndtr(lo)) if hi <= 0 else float(sc.ndtr(-lo) - sc.ndtr(-hi))
+            return math.exp(k * mu + 0.5 * (k * s) ** 2) * p / z
+
+        m1 = raw(1)
+        return m1, math.sqrt(max(raw(2) - m1 * m1, 0.0))
 
     @property
     def mean(self) -> float:
@@ -431,6 +472,8 @@ class TruncatedLogNormal(_Bounded):
     @property
     def sd(self) -> float:
         return self.moments()[1]
+
+    median = property(Univariate._ppf_median)
 
     def to_dict(self) -> dict[str, Any]:
         """As for every distribution, but an infinite (default) ``high`` is left out."""

@@ -48,9 +48,16 @@ from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+import pandas as pd
 
 from uncertainty import _cache  # noqa: F401  (before any kernel: package-stamped numba cache)
-from uncertainty.data import GRADE_BASIS_FACTORS, DataValidationError, Dataset
+from uncertainty.data import (
+    GRADE_BASIS_FACTORS,
+    MINE_VALUES,
+    PROVENANCES,
+    DataValidationError,
+    Dataset,
+)
 
 __all__ = [
     "ALLOCATIONS",
@@ -61,6 +68,8 @@ __all__ = [
     "evaluate",
     "evaluate_reference",
     "mine_flows",
+    "provenance_shares",
+    "row_hidden_flows",
     "site_arrays",
     "site_terms",
     "undefined_metrics",
@@ -745,6 +754,74 @@ def mine_flows(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery:
     return hf, used, s, ore
 
 
+def _vehicle_demand(model: Model, glob: np.ndarray, lfp: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Metal entering manufacturing per vehicle, t (n, V, K), and the counts (n, V)."""
+    o = model.offsets
+    K, V, n = len(model.metals), len(model.vehicles), glob.shape[0]
+    mix = glob[:, o["battery_mix"]:o["battery_mix"] + len(model.chemistries)].copy()
+    if lfp >= 0:
+        rest = 1.0 - mix[:, model.lfp_index]
+        scale = np.where(rest > 0, (1.0 - lfp) / np.where(rest > 0, rest, 1.0), 1.0)
+        mix = mix * scale[:, None]
+        mix[:, model.lfp_index] = lfp
+    cathode = mix @ model.intensity  # (n, K)
+    kwh = glob[:, o["battery_kwh"]:o["battery_kwh"] + V] * glob[:, [o["battery_pack_factor"]]]
+    content = glob[:, o["content_kg"]:o["content_kg"] + V * K].reshape(n, V, K)
+    D = (content + kwh[:, :, None] * cathode[:, None, :]) / (1000.0 * model.fab_yield)
+    return D, glob[:, o["count"]:o["count"] + V]
+
+
+def row_hidden_flows(model: Model, grade: np.ndarray, stripping: np.ndarray,
+                     recovery: np.ndarray, glob: np.ndarray,
+                     scenario: Scenario | None = None) -> np.ndarray:
+    """Each mine row's part of the fleet's hidden flow, t (n, n_mines): its allocated
+    hidden flow per t times its weight, its country's supply share, the fleet's demand
+    for its metal and the recycling factor (process energy excluded). Rows sum to the
+    mine part of ``hidden_flows_mt`` (x 1e6)."""
+    rec, _, lfp = model.scenario_arrays(scenario or Scenario())
+    hf = mine_flows(model, grade, stripping, recovery, glob)[0]
+    D, counts = _vehicle_demand(model, glob, lfp)
+    dem = (counts[:, :, None] * D).sum(axis=1)  # (n, K)
+    f = 1.0 - rec + rec * model.secondary_fraction
+    k = model.mine_metal
+    share = glob[:, model.offsets["supply"] + model.mine_group]
+    return hf * model.mine_weight * share * (dem * f)[:, k]
+
+
+def provenance_shares(model: Model, ds: Dataset,
+                      inputs: tuple[np.ndarray, ...] | None = None) -> pd.DataFrame:
+    """Share of the fleet's mine hidden flow (nominal, or at one row of ``inputs``) by
+    where each mine's values came from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``value`` (grade, stripping_ratio, mill_recovery, or ``row``: a row's least known
+        value), ``provenance``, ``hidden_flows_mt``, ``share``; plus ``value = "site"``,
+        ``provenance = "real"`` / ``"synthetic"``: rows of real facilities or not
+        (``mines.csv`` ``synthetic``).
+    """
+    x = inputs or nominal_inputs(model)
+    h = row_hidden_flows(model, *(a[:1] for a in x))[0]
+    total = h.sum()
+    m = ds.mines
+    rank = {p: i for i, p in enumerate(PROVENANCES)}
+    worst = np.max(np.column_stack([m[src].map(rank).to_numpy(int)
+                                    for _, _, src in MINE_VALUES]), axis=1)
+    keys = [(v, m[src].to_numpy(str)) for v, _, src in MINE_VALUES]
+    keys.append(("row", np.array(PROVENANCES)[worst]))
+    keys.append(("site", np.where(m["synthetic"].to_numpy(bool), "synthetic", "real")))
+    rows = []
+    for value, prov in keys:
+        choices = ("real", "synthetic") if value == "site" else PROVENANCES
+        for p in choices:
+            x_t = float(h[prov == p].sum())
+            rows.append({"value": value, "provenance": p, "hidden_flows_mt": x_t / 1e6,
+                         "share": x_t / total if total > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
 def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
                        recovery: np.ndarray, glob: np.ndarray,
                        scenario: Scenario | None = None) -> np.ndarray:
@@ -769,17 +846,7 @@ def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
     coal = glob[:, [o["coal_used_kg_per_kwh"]]] * clean / 1000.0
     hk = (h_mine + energy * grid) * f
     uk = (u_mine + energy * coal) * f
-    mix = glob[:, o["battery_mix"]:o["battery_mix"] + len(model.chemistries)].copy()
-    if lfp >= 0:
-        rest = 1.0 - mix[:, model.lfp_index]
-        scale = np.where(rest > 0, (1.0 - lfp) / np.where(rest > 0, rest, 1.0), 1.0)
-        mix = mix * scale[:, None]
-        mix[:, model.lfp_index] = lfp
-    cathode = mix @ model.intensity  # (n, K)
-    kwh = glob[:, o["battery_kwh"]:o["battery_kwh"] + V] * glob[:, [o["battery_pack_factor"]]]
-    content = glob[:, o["content_kg"]:o["content_kg"] + V * K].reshape(n, V, K)
-    D = (content + kwh[:, :, None] * cathode[:, None, :]) / (1000.0 * model.fab_yield)
-    counts = glob[:, o["count"]:o["count"] + V]
+    D, counts = _vehicle_demand(model, glob, lfp)
     Hv = (D * hk[:, None, :]).sum(axis=2)
     Dv = D.sum(axis=2)
     dem = (counts[:, :, None] * D).sum(axis=1)
