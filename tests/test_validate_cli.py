@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO, base_tables
 
 from uncertainty.cli import main
+from uncertainty.data import load_dataset
 
 
 def snapshot(folder) -> dict[str, tuple[int, int]]:
@@ -26,7 +27,14 @@ def test_validate_default_dataset(monkeypatch, capsys):
     before = snapshot(REPO / "distributions")
     assert main(["validate", "distributions"]) == 0
     out, err = capsys.readouterr()
-    assert out == "distributions: valid dataset\n"
+    lines = out.splitlines()
+    assert lines[0] == "distributions: valid dataset"
+    assert lines[1].startswith("coverage (share of each metal's production")
+    # one line per metal: the default dataset's mines are all synthetic
+    rows = {ln.split()[0]: ln.split() for ln in lines[3:]}
+    assert set(rows) == set(load_dataset(REPO / "distributions").metals)
+    assert all(r[-3:] == ["0/0/0/100"] * 3 for r in rows.values())
+    assert "filled blanks" not in out
     assert err == ""
     assert snapshot(REPO / "distributions") == before
 
@@ -35,8 +43,10 @@ def test_validate_tiny_dataset_and_csv(tmp_path, make_dataset, capsys):
     folder = make_dataset(tmp_path / "ds")
     assert main(["validate", str(folder), str(folder / "mines.csv")]) == 0
     out, _ = capsys.readouterr()
-    assert out.splitlines() == [f"{folder}: valid dataset",
-                                f"{folder / 'mines.csv'}: valid (as part of dataset {folder})"]
+    lines = out.splitlines()
+    assert lines[0] == f"{folder}: valid dataset"
+    assert lines[3].split()[:3] == ["copper", "1", "1"]  # the coverage table
+    assert lines[-1] == f"{folder / 'mines.csv'}: valid (as part of dataset {folder})"
 
 
 def test_validate_a_folder_of_run_files_checks_each(tmp_path, make_dataset, capsys):
@@ -116,7 +126,8 @@ def test_validate_stops_at_first_bad_path(tmp_path, make_dataset, capsys):
     bad = make_dataset(tmp_path / "bad", mines={(0, "stripping_ratio"): "-2"})
     assert main(["validate", str(good), str(bad)]) == 2
     out, err = capsys.readouterr()
-    assert out == f"{good}: valid dataset\n"
+    assert out.splitlines()[0] == f"{good}: valid dataset"
+    assert str(bad) not in out
     assert err.startswith("error: ") and "stripping_ratio" in err and "-2.0" in err
 
 

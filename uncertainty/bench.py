@@ -38,6 +38,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,23 @@ def _bench_sobol(n_base: int, seed: int) -> dict[str, float]:
             "sobol_n_factors": res["n_factors"], "sobol_n_base": n_base}
 
 
-def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]:
+def _bench_run_kernel(path: Path, samples: int) -> dict[str, Any]:
+    """The kernel timing of another run file's dataset (its model and parameter space)."""
+    from uncertainty.config import load_run
+    from uncertainty.pipeline import model_for
+    from uncertainty.space import build_space
+
+    run = load_run(path)
+    ds, model = model_for(run)
+    space = build_space(run, ds, model)
+    res = _bench_kernel(model, space, run.montecarlo.seed, samples, run.baseline)
+    return {"run": run.name, "file": str(path), "n_mines": space.n_mines,
+            "n_sites": int(model.n_sites), "n_site_rows": int((model.mine_site >= 0).sum()),
+            "n_params": space.n_params, **res}
+
+
+def run_bench(samples: int | None = None, quick: bool = False,
+              runs: Sequence[Path] = ()) -> dict[str, Any]:
     """Measure the kernel, the NumPy reference, the Sobol engine and the estimators.
 
     Parameters
@@ -261,6 +278,10 @@ def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]
         ``quick``). The reference runs on ``min(samples, 2,000)`` (200 with ``quick``).
     quick : bool, default False
         Small sizes everywhere (a smoke test): Sobol N = 256, analyze D = 200, N = 256.
+    runs : sequence of Path
+        Run files whose datasets' kernels are timed too (``runs``: one dict each with
+        ``run``, ``n_mines``, ``n_sites`` (co-product sites), ``n_site_rows`` and the
+        ``kernel_*`` keys).
 
     Returns
     -------
@@ -320,6 +341,7 @@ def run_bench(samples: int | None = None, quick: bool = False) -> dict[str, Any]
     out.update({"analyze_vs_salib": an["speedup"], "analyze_seconds": an["ours_s"],
                 "analyze_salib_seconds": an["salib_s"], "analyze_max_abs_diff": an["max_abs_diff"],
                 "analyze_d": an["d"], "analyze_n": an["n"]})
+    out["runs"] = [_bench_run_kernel(Path(r), n) for r in runs]
     return out
 
 
@@ -364,4 +386,9 @@ def format_bench(res: dict[str, Any]) -> str:
         f"{res['analyze_seconds']:.2f} s, SALib {res['analyze_salib_seconds']:.2f} s "
         f"({res['analyze_vs_salib']:.1f}x; max |diff| {res['analyze_max_abs_diff']:.1e})",
     ]
+    for r in res.get("runs", []):
+        lines.append(
+            f"  run {r['run']}: {r['n_mines']:,} mines ({r['n_site_rows']:,} rows in "
+            f"{r['n_sites']:,} co-product sites): kernel {rate(r['kernel_mine_evals_per_s'])}"
+            f", one thread {r['kernel_ns_per_mine_one_thread']:.1f} ns per mine-evaluation")
     return "\n".join(lines)

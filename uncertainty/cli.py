@@ -138,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--samples", type=_positive_int, default=None,
                    help="samples of the kernel timing (default 200,000)")
     b.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    b.add_argument("--run", action="append", type=Path, default=[], dest="bench_runs",
+                   help="also time the kernel on this run file's dataset (repeatable)")
     return p
 
 
@@ -281,7 +283,7 @@ def _report(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from uncertainty import bench
 
-    res = bench.run_bench(samples=args.samples, quick=args.quick)
+    res = bench.run_bench(samples=args.samples, quick=args.quick, runs=args.bench_runs)
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
     else:

@@ -100,6 +100,7 @@ class RunConfig:
     path: Path | None
     dataset: Path
     domestic: str = "CHN"
+    dataset_source: str = ""  # how to obtain the dataset (said when its folder is absent)
     allocation: str = "economic"
     baseline: Scenario = field(default_factory=Scenario)
     montecarlo: MonteCarloConfig = field(default_factory=MonteCarloConfig)
@@ -224,7 +225,8 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
 
     ``base`` is the folder relative paths are resolved against (the run file's folder).
     """
-    _check_keys(file, "", data, {"name", "description", "dataset", "domestic", "allocation",
+    _check_keys(file, "", data, {"name", "description", "dataset", "dataset_source",
+                                 "domestic", "allocation",
                                  "scenario", "montecarlo", "sensitivity", "scenarios",
                                  "overrides", "report"})
     name = data.get("name")
@@ -239,6 +241,10 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     if not isinstance(ds, str) or not ds:
         raise ConfigError(file, "dataset", "must be a path to a dataset folder", ds)
     dataset = (base / ds).resolve()
+    source = data.get("dataset_source", "")
+    if not isinstance(source, str):
+        raise ConfigError(file, "dataset_source", "must be a string (how to obtain the "
+                          "dataset)", source)
     domestic = data.get("domestic", "CHN")
     if not isinstance(domestic, str) or not re.fullmatch(r"[A-Z]{3}", domestic):
         raise ConfigError(file, "domestic", "must be an ISO 3166-1 alpha-3 code", domestic)
@@ -335,7 +341,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     overrides = _overrides(file, "overrides", data.get("overrides", {}))
     return RunConfig(
         name=name, path=Path(file) if file != "<run>" else None, dataset=dataset,
-        domestic=domestic, allocation=allocation, baseline=baseline, montecarlo=montecarlo,
+        dataset_source=" ".join(source.split()), domestic=domestic, allocation=allocation, baseline=baseline, montecarlo=montecarlo,
         sensitivity=sensitivity, scenarios=tuple(scenarios), overrides=overrides,
         resolved=dict(data), report=_bool(file, "report", data.get("report", True)),
     )

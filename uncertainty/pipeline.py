@@ -40,8 +40,15 @@ from uncertainty import budget as budgets
 from uncertainty import rng, scenarios, store
 from uncertainty.budget import Budget
 from uncertainty.config import RunConfig
-from uncertainty.data import Dataset, load_dataset
-from uncertainty.model import Model, Scenario, build_model, evaluate, undefined_metrics
+from uncertainty.data import Dataset, coverage_table, load_dataset
+from uncertainty.model import (
+    Model,
+    Scenario,
+    build_model,
+    evaluate,
+    provenance_shares,
+    undefined_metrics,
+)
 
 __all__ = [
     "default_out_dir",
@@ -85,7 +92,8 @@ def model_for(run: RunConfig) -> tuple[Dataset, Model]:
 
     file = run.path or "<run>"
     if not Path(run.dataset).is_dir():
-        raise ConfigError(file, "dataset", "folder not found", str(run.dataset))
+        hint = f" ({run.dataset_source})" if run.dataset_source else ""
+        raise ConfigError(file, "dataset", f"folder not found{hint}", str(run.dataset))
     ds = load_dataset(run.dataset)
     if run.domestic not in set(ds.tables["countries"]["iso3"]):
         raise ConfigError(file, "domestic", "must be a country code of the dataset", run.domestic)
@@ -98,15 +106,15 @@ def model_for(run: RunConfig) -> tuple[Dataset, Model]:
                 raise ConfigError(file, f"{key}.recycled_share.{metal}",
                                   f"names a metal not in the dataset ({', '.join(model.metals)})",
                                   metal)
-        if sw.lfp_share is not None and model.lfp_index < 0:
-            raise ConfigError(file, f"{key}.lfp_share",
-                              "the dataset's battery mix has no LFP chemistry", sw.lfp_share)
     undefined = undefined_metrics(ds)
     no_nev = undefined.get("nev_to_icev_hidden_ratio", "").startswith("the fleet has no NEV")
     for key, sw in checks:
         if sw.lfp_share is not None and no_nev:
             raise ConfigError(file, f"{key}.lfp_share", "the LFP switch changes batteries, and "
                               f"{undefined['nev_to_icev_hidden_ratio']}", sw.lfp_share)
+        if sw.lfp_share is not None and model.lfp_index < 0:
+            raise ConfigError(file, f"{key}.lfp_share",
+                              "the dataset's battery mix has no LFP chemistry", sw.lfp_share)
     for m in run.sensitivity.metrics:
         if m not in model.metric_names:
             raise ConfigError(file, "sensitivity.metrics",
@@ -160,6 +168,7 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
                 _refuse_montecarlo(out, "the nominal values", True)
             _clear(out)
         store.write_csv(out / "summary.csv", summary)
+        _write_data_tables(out, ds, model)
         if len(scen):
             store.write_csv(out / "scenarios.csv", scen)
         else:
@@ -172,6 +181,14 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
     if echo is not None:
         echo(format_table(summary, scen))
     return summary
+
+
+def _write_data_tables(out: Path, ds: Dataset, model: Model) -> None:
+    """``coverage.csv`` (:func:`uncertainty.data.coverage_table`) and ``provenance.csv``
+    (the nominal hidden flows by where the mines' values came from,
+    :func:`uncertainty.model.provenance_shares`)."""
+    store.write_csv(out / "coverage.csv", coverage_table(ds))
+    store.write_csv(out / "provenance.csv", provenance_shares(model, ds))
 
 
 def format_table(summary: pd.DataFrame, scenarios: pd.DataFrame | None = None) -> str:
@@ -195,7 +212,8 @@ scenario_metrics = scenarios.scenario_metrics
 
 #: Files of a finished run that a fresh start removes (besides the Parquet parts).
 RESULT_FILES = ("progress.json", "summary.csv", "scenarios.csv", "manifest.json", "sobol.csv",
-                "sobol_convergence.csv", "parameters.csv", "report.html")
+                "sobol_convergence.csv", "parameters.csv", "coverage.csv", "provenance.csv",
+                "report.html")
 
 
 def _plan(run: RunConfig) -> list[tuple[int, int, int]]:
@@ -516,6 +534,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         _check_summary_finite(run, summary, [model.metric_names[i] for i in p.undefined])
         store.write_csv(out / "summary.csv", summary)
         store.write_csv(out / "parameters.csv", p.space.table)
+        _write_data_tables(out, p.ds, model)
         scen = None
         if run.scenarios:
             scen = scenarios.scenario_table(

@@ -384,6 +384,52 @@ def _convergence_table(results: Results, top: int = 10) -> Table:
                  id="convergence")
 
 
+_PROV = ("reported", "other_year", "imputed", "synthetic")
+_VALUES = (("grade", "grade"), ("stripping_ratio", "stripping ratio"),
+           ("mill_recovery", "recovery"))
+
+
+def _data_html(results: Results) -> str:
+    """What the mine data rests on: real facilities or synthetic mines, and per metal the
+    provenance of grade, stripping ratio and recovery (coverage.csv, provenance.csv)."""
+    out: list[str] = []
+    prov, cov = results.provenance, results.coverage
+    if prov is not None and len(prov):
+        site = prov[prov["value"] == "site"].set_index("provenance")["share"]
+        real = float(site.get("real", float("nan")))
+        syn = _synthetic_count(results)
+        count = f"{syn[1] - syn[0]:,} of {syn[1]:,} mine rows are real facilities; " \
+            if syn is not None else ""
+        out.append(f"<p>{count}they carry {100 * real:.1f}% of the mines' "
+                   "hidden flows at nominal values; synthetic archetype mines carry "
+                   f"{100 * (1 - real):.1f}%. Hidden flows by where each "
+                   "value came from (a row's least known value for <em>row</em>):</p>")
+        rows = []
+        for value, label in (*_VALUES, ("row", "row")):
+            d = prov[prov["value"] == value].set_index("provenance")["share"]
+            rows.append((label, *(f"{100 * float(d.get(p, 0.0)):.1f}%" for p in _PROV)))
+        out.append(_html_table(Table(("value", *_PROV), tuple(rows), "lrrrr",
+                                     caption="Share of the nominal mine hidden flows by "
+                                     "provenance (provenance.csv)", id="data-provenance")))
+    if cov is not None and len(cov):
+        rows = []
+        for r in cov.to_dict("records"):
+            cells = []
+            for value, _ in _VALUES:
+                cells.append(" / ".join(f"{100 * float(r.get(f'{value}:{p}', 0.0)):.0f}"
+                                        for p in _PROV))
+            rows.append((str(r["metal"]), str(int(r["sites"])), str(int(r["rows"])),
+                         f"{float(r['production_t']):,.0f}", *cells))
+        out.append(_html_table(Table(
+            ("metal", "sites", "rows", "production (t)",
+             *(f"{label} % r / o / i / s" for _, label in _VALUES)), tuple(rows), "lrrrlll",
+            caption="Coverage by metal: share of production whose value is reported / "
+            "other_year / imputed / synthetic (coverage.csv)", id="data-coverage")))
+    if not out:
+        out.append("<p>This run's out folder has no coverage.csv or provenance.csv.</p>")
+    return "\n".join(out)
+
+
 def _results_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> str:
     out = [_figure_html(figs, "distributions", "Distributions of the headline metrics: "
                         "histogram of the Monte Carlo samples, 95% interval shaded, mean (solid) "
@@ -523,6 +569,7 @@ def render_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> st
     title = f"Uncertainty report: {results.run_name}"
     sections: list[tuple[str, str, Callable[[], str]]] = [
         ("summary", "Summary", lambda: _summary_html(results)),
+        ("data", "Data", lambda: _data_html(results)),
         ("methods", "Methods", lambda: _methods_html(results, figs)),
         ("results", "Results", lambda: _results_html(results, figs)),
         ("sensitivity", "Sensitivity", lambda: _sensitivity_html(results, figs)),

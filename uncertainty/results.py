@@ -45,6 +45,8 @@ class Results:
     mines: pd.DataFrame | None = None
     calibration: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
+    coverage: pd.DataFrame | None = None
+    provenance: pd.DataFrame | None = None
 
     @property
     def run_name(self) -> str:
@@ -185,8 +187,15 @@ def load_results(out_dir: str | Path) -> Results:
             calibration = store.read_csv(ds / "calibration.csv",
                                          required=("knob", "value", "target_metric", "target",
                                                    "achieved"))
+    coverage = provenance = None
+    if (out / "coverage.csv").is_file():
+        coverage = store.read_csv(out / "coverage.csv", required=("metal", "sites", "rows",
+                                                                  "production_t"))
+    if (out / "provenance.csv").is_file():
+        provenance = store.read_csv(out / "provenance.csv",
+                                    required=("value", "provenance", "hidden_flows_mt", "share"))
     return Results(out, manifest, summary, parameters, samples, sobol, convergence, scenarios,
-                   mines, calibration, tuple(notes))
+                   mines, calibration, tuple(notes), coverage, provenance)
 
 
 def _section(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
