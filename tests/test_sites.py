@@ -18,12 +18,12 @@ from conftest import MINE, base_tables, write_dataset
 from uncertainty import dists, rng
 from uncertainty.cli import main
 from uncertainty.data import (
+    DEFAULT_ARCHETYPES,
     OTHER_YEAR_FACTOR,
     YEAR_TO_YEAR_GRADE,
     DataValidationError,
     load_dataset,
     read_archetypes,
-    DEFAULT_ARCHETYPES,
 )
 from uncertainty.model import build_model, evaluate, evaluate_reference, mine_flows
 from uncertainty.montecarlo import evaluate_chunk
@@ -95,6 +95,7 @@ def test_two_metal_site_by_hand(tmp_path, allocation):
     np.testing.assert_allclose(got_hf[0, 1:], hf, rtol=RTOL)
     np.testing.assert_allclose(got_used[0, 1:], used, rtol=RTOL)
     np.testing.assert_allclose(got_ore[0, 1:], ore, rtol=RTOL)
+    assert got_s[0, 1:].tolist() == [s, s]
     # the site's material balance: allocated TMR = (1 + s) x ore, whatever the rule
     np.testing.assert_allclose(((got_hf + got_used)[0, 1:] * rho * prod).sum(),
                                (a * (1 + s) * ore * prod).sum(), rtol=RTOL)
@@ -176,6 +177,8 @@ def test_sobol_kernel_on_sites_equals_direct_evaluation(tmp_path):
         want = evaluate_reference(model, *space.transform(u))[:, idx]
         np.testing.assert_allclose(yAB[:, f, :], want, rtol=1e-11, err_msg=fac.names[f])
     np.testing.assert_allclose(yA, evaluate_reference(model, *space.transform(uA))[:, idx],
+                               rtol=1e-11)
+    np.testing.assert_allclose(yB, evaluate_reference(model, *space.transform(uB))[:, idx],
                                rtol=1e-11)
 
 

@@ -37,7 +37,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -49,9 +49,9 @@ __all__ = [
     "Bound",
     "DataValidationError",
     "Dataset",
-    "dataset_warnings",
     "complete_mines",
     "coverage_table",
+    "dataset_warnings",
     "format_coverage",
     "load_dataset",
     "plausibility_table",
@@ -535,9 +535,9 @@ def _read_table(path: Path, spec: TableSpec, bounds: Mapping[str, Bound] | None 
                 vals_f.append(x)
             out[col.name] = vals_f
     df = pd.DataFrame(out)
-    extra = [c for c in raw.columns if c not in df.columns]
-    for c in extra:  # free-text columns (source, notes) are kept as strings
-        df[c] = raw[c].to_numpy(dtype=object)
+    extra = [str(c) for c in raw.columns if c not in df.columns]
+    for name in extra:  # free-text columns (source, notes) are kept as strings
+        df[name] = raw[name].to_numpy(dtype=object)
     dup = df.duplicated(list(spec.key), keep="first")
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
@@ -940,7 +940,8 @@ class _Filler:
     def __init__(self, path: Path, mines: pd.DataFrame, lines: list[int],
                  metals: pd.DataFrame, archetypes: Callable[[], pd.DataFrame]) -> None:
         self.path, self.lines, self.archetypes = path, lines, archetypes
-        self.rows: list[dict[str, object]] = mines.to_dict("records")
+        self.rows: list[dict[str, Any]] = [
+            {str(k): v for k, v in r.items()} for r in mines.to_dict("records")]
         self.metals = metals.set_index("metal")
         self.fills: list[dict[str, object]] = []
 
@@ -948,6 +949,13 @@ class _Filler:
         return DataValidationError(self.path, rule, row=self.lines[i],
                                    row_id=f"mine_id={self.rows[i]['mine_id']}", column=column,
                                    value=value)
+
+    def metal_value(self, metal: str, column: str) -> float:
+        """A metals.csv cell (NaN when the metal, the column or the value is absent)."""
+        if metal not in self.metals.index or column not in self.metals.columns:
+            return math.nan
+        v = self.metals.at[metal, column]
+        return math.nan if _blank(v) else float(cast(float, v))
 
     def put(self, i: int, column: str, value: object, rule: str) -> None:
         self.rows[i][column] = value
@@ -972,7 +980,7 @@ class _Filler:
         if a not in table.index:
             raise self.fail(i, "archetype", "unknown archetype (not in the archetype table "
                             f"{ARCHETYPE_FILE})", a)
-        return table.loc[a]
+        return cast(pd.Series, table.loc[a])
 
     def underground_pool(self) -> tuple[float, float, float, float]:
         """min, median, max and log-sd of the stripping ratio over the underground
@@ -1039,12 +1047,11 @@ class _Filler:
                          f"the concentrate grade of archetype {a['archetype']}")
         if _blank(r["refining_recovery"]):
             m = str(r["metal"])
-            rr = self.metals.loc[m].get("refining_recovery", math.nan) \
-                if m in self.metals.index else math.nan
-            if _blank(rr):
+            rr = self.metal_value(m, "refining_recovery")
+            if math.isnan(rr):
                 raise self.fail(i, "refining_recovery", "blank, and metals.csv gives no "
                                 f"refining_recovery for {m} to fill it")
-            self.put(i, "refining_recovery", float(rr), f"metals.csv refining_recovery of {m}")
+            self.put(i, "refining_recovery", rr, f"metals.csv refining_recovery of {m}")
 
     def stripping(self, i: int) -> None:
         """The stripping ratio of site lead ``i`` from the archetype (value blank)."""
@@ -1243,12 +1250,8 @@ def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
                 f.put(i, col, v, "a single-row site bears all of its hidden flow")
         return
     prod = np.array([float(rows[i]["production_t"]) for i in members])
-    prices = []
-    for i in members:
-        m = str(rows[i]["metal"])
-        p = f.metals.loc[m].get("price_usd_per_t", math.nan) if m in f.metals.index else math.nan
-        prices.append(math.nan if _blank(p) else float(p))
-    price = np.array(prices)
+    price = np.array([f.metal_value(str(rows[i]["metal"]), "price_usd_per_t")
+                      for i in members])
     revenue = price * prod
     for col in ("alloc_economic", "alloc_mass", "main_product"):
         blank = [_blank(rows[i][col]) for i in members]
@@ -1322,8 +1325,7 @@ def format_coverage(cov: pd.DataFrame) -> list[str]:
     head = (f"{'metal':<12} {'sites':>6} {'rows':>6} {'production_t':>16}   "
             + "   ".join(f"{_SHORT[v] + ' r/o/i/s %':<17}" for v, _, _ in MINE_VALUES))
     lines = [head.rstrip()]
-    for r in cov.itertuples(index=False):
-        d = r._asdict()
+    for d in cov.to_dict("records"):
         parts = []
         for value, _, _ in MINE_VALUES:
             cells = "/".join(f"{100 * cov.loc[cov['metal'] == d['metal'], f'{value}:{p}'].item():.0f}"

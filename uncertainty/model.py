@@ -55,8 +55,8 @@ from uncertainty.data import (
     GRADE_BASIS_FACTORS,
     MINE_VALUES,
     PROVENANCES,
-    DataValidationError,
     Dataset,
+    DataValidationError,
 )
 
 __all__ = [
@@ -260,7 +260,8 @@ def site_arrays(mines) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n = len(sid)
     lead = np.arange(n, dtype=np.int64)
     site = np.full(n, -1, dtype=np.int64)
-    starts, stops = [], []
+    starts: list[int] = []
+    stops: list[int] = []
     a = 0
     while a < n:
         b = a + 1
@@ -803,7 +804,8 @@ def provenance_shares(model: Model, ds: Dataset,
         (``mines.csv`` ``synthetic``).
     """
     x = inputs or nominal_inputs(model)
-    h = row_hidden_flows(model, *(a[:1] for a in x))[0]
+    g, st, r, glob = (a[:1] for a in x)
+    h = row_hidden_flows(model, g, st, r, glob)[0]
     total = h.sum()
     m = ds.mines
     rank = {p: i for i, p in enumerate(PROVENANCES)}
@@ -828,7 +830,7 @@ def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
     """The same equations as :func:`evaluate`, in plain vectorised NumPy (the oracle)."""
     rec, clean, lfp = model.scenario_arrays(scenario or Scenario())
     o = model.offsets
-    K, V, G = len(model.metals), len(model.vehicles), model.n_groups
+    K, G = len(model.metals), model.n_groups
     n = grade.shape[0]
     hf, used, _, _ = mine_flows(model, grade, stripping, recovery, glob)
     onehot = np.zeros((model.n_mines, G))
