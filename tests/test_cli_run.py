@@ -82,7 +82,8 @@ def test_run_deterministic_prints_a_table_and_writes_files(tmp_path, capsys):
     assert "recycled-copper" in out and "lfp" in out
     assert out.rstrip().endswith(f"wrote {out_dir}")
     assert {p.name for p in out_dir.iterdir()} == {"summary.csv", "manifest.json",
-                                                    "scenarios.csv"}
+                                                    "scenarios.csv", "coverage.csv",
+                                                    "provenance.csv"}
     summary = pd.read_csv(out_dir / "summary.csv")
     assert list(summary.columns) == SUMMARY_COLUMNS
     assert (summary.n == 0).all() and summary["mean"].isna().all()
@@ -122,7 +123,8 @@ def test_deterministic_never_mixes_with_a_monte_carlo_run(tmp_path, capsys):
                           "--quiet"], capsys)
     assert code == 0, err
     files = {p.name for p in out_dir.rglob("*") if p.is_file()}
-    assert files == {"summary.csv", "manifest.json", "scenarios.csv"}
+    assert files == {"summary.csv", "manifest.json", "scenarios.csv", "coverage.csv",
+                     "provenance.csv"}
     # and a Monte Carlo run then starts afresh instead of skipping a "finished" run
     code, out, err = cli(["run", run, "--samples", "300", "--out", out_dir], capsys)
     assert code == 0 and "skipped" not in out

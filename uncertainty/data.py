@@ -1079,7 +1079,7 @@ class _Filler:
         r = self.rows[i]
         metal = str(r["metal"])
         for value, spread, source in MINE_VALUES:
-            if not _blank(r[spread]):
+            if not _blank(r[spread]) or value == "stripping_ratio" and r.get("_follower"):
                 continue
             src = str(r[source])
             lo_c, hi_c = TRUNCATION_COLUMNS[value]
@@ -1099,6 +1099,13 @@ class _Filler:
                                                or float(r["stripping_ratio"]) == 0.0):
                 self.put(i, spread, 1.0, "no waste rock: no spread")
                 continue
+            if value == "stripping_ratio" and "_sr" in r:  # the site's archetype range
+                lo, _, hi, sd = r["_sr"]
+                self.put(i, spread, math.exp(sd), f"the across-deposit spread of the site's "
+                         f"stripping ratio ({src})")
+                if src == "imputed":
+                    r[lo_c], r[hi_c] = lo, hi
+                continue
             a = self.arche(i, spread)
             name = a["archetype"]
             if value == "grade":
@@ -1106,9 +1113,8 @@ class _Filler:
                 x, lo, hi = (math.exp(float(a["grade_log_sd"])), float(a["grade_min"]) / div,
                              float(a["grade_max"]) / div)
             elif value == "stripping_ratio":
-                lo, _, hi, sd = r.get("_sr") or (float(a["sr_min"]), 0.0, float(a["sr_max"]),
-                                                 float(a["sr_log_sd"]))
-                x = math.exp(sd)
+                lo, hi = float(a["sr_min"]), float(a["sr_max"])
+                x = math.exp(float(a["sr_log_sd"]))
             else:
                 lo, hi = float(a["recovery_min"]), float(a["recovery_max"])
                 x = min(max((hi - lo) / 3.92, 1e-3), 0.5)
@@ -1189,17 +1195,25 @@ def complete_mines(path: Path, mines: pd.DataFrame, lines: list[int], metals: pd
     for i in range(len(rows)):
         f.provenance(i)
         f.values(i)
+    order: list[int] = []
     for sid, members in sites.items():
+        _site_allocation(f, sid, members)
+        main = [i for i in members if rows[i]["main_product"] is True]
+        members[:] = main[:1] + [i for i in members if i not in main[:1]]  # the lead first
+        order.extend(members)
         _site_stripping(f, sid, members)
     for i in range(len(rows)):
         f.spreads(i)
-    for sid, members in sites.items():
-        _site_allocation(f, sid, members)
-    order: list[int] = []
-    for members in sites.values():
-        main = [i for i in members if rows[i]["main_product"] is True]
-        order.extend(main[:1] + [i for i in members if i not in main[:1]])
-    out = pd.DataFrame([{k: v for k, v in rows[i].items() if k != "_sr"} for i in order])
+    for sid, members in sites.items():  # the lead's stripping spread is the site's
+        lead = rows[members[0]]
+        for i in members[1:]:
+            if _blank(rows[i]["stripping_gsd"]) or rows[i]["stripping_gsd"] != lead["stripping_gsd"]:
+                f.put(i, "stripping_gsd", lead["stripping_gsd"],
+                      f"the stripping spread of site {sid}")
+            rows[i]["stripping_low"] = lead["stripping_low"]
+            rows[i]["stripping_high"] = lead["stripping_high"]
+    out = pd.DataFrame([{k: v for k, v in rows[i].items() if not k.startswith("_")}
+                        for i in order])
     for col in ("grade", "stripping_ratio", "mill_recovery", "conc_grade", "refining_recovery",
                 "alloc_economic", "alloc_mass", "grade_gsd", "stripping_gsd", "recovery_sd",
                 *(c for pair in TRUNCATION_COLUMNS.values() for c in pair)):
@@ -1219,10 +1233,12 @@ def _site_stripping(f: _Filler, sid: str, members: list[int]) -> None:
             if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
                 raise f.fail(i, col, f"the rows of site '{sid}' share one ore stream and one "
                              f"{col}; line {f.lines[vals[0]]} gives {a:g}", b)
+    for i in members[1:]:
+        rows[i]["_follower"] = True
     if given:
         src = given[0]
-    else:
-        src = members[0]
+    else:  # the first row with an archetype (a co-product such as gold has none)
+        src = next((i for i in members if rows[i]["archetype"] != ""), members[0])
         f.stripping(src)
     for i in members:
         if i == src:
@@ -1247,7 +1263,7 @@ def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
         i = members[0]
         for col, v in (("alloc_economic", 1.0), ("alloc_mass", 1.0), ("main_product", True)):
             if _blank(rows[i][col]):
-                f.put(i, col, v, "a single-row site bears all of its hidden flow")
+                f.put(i, col, v, "single-row sites bear all of their hidden flow")
         return
     prod = np.array([float(rows[i]["production_t"]) for i in members])
     price = np.array([f.metal_value(str(rows[i]["metal"]), "price_usd_per_t")
@@ -1366,6 +1382,13 @@ def dataset_warnings(ds: Dataset, max_ids: int = 5) -> list[str]:
     lost = weightless_mines(ds)
     out = []
     path = ds.path / SPECS["mines"].file
+    supplied = set(ds.tables["supply"]["metal"])
+    byproduct = lost[~lost["metal"].isin(supplied)]
+    if len(byproduct):  # co-products (gold at copper mines): they only take allocation shares
+        metals = ", ".join(dict.fromkeys(byproduct["metal"]))
+        out.append(f"note: {path}: {len(byproduct)} row(s) of {metals}, metal(s) without "
+                   "supply shares, take their sites' allocation shares and no weight")
+    lost = lost[lost["metal"].isin(supplied)]
     for (metal, country), grp in lost.groupby(["metal", "country"], sort=False):
         ids = list(grp["mine_id"])
         shown = ", ".join(ids[:max_ids]) + (f" and {len(ids) - max_ids} more"
