@@ -376,7 +376,7 @@ def plot_convergence(convergence: pd.DataFrame, *, metric: str, level: str = "pa
     ax.set_xlabel("base samples N (-)")
     ax.set_title(f"{_text(metric)}: " + ("$S_T$ against N" if quantity == "ST"
                                           else "CI half-width against N"))
-    if legend:
+    if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3)
     elif quantity == "halfwidth":
         guide = [h for h in ax.get_lines() if h.get_label() == "$N^{-1/2}$ guide"]

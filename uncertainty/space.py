@@ -311,6 +311,8 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         add(f"sys_recovery[{metal}]", "systematic", "recovery", d, 1.0, metal=metal)
     for metal in model.metals:
         sub = supply[supply.metal == metal]
+        if not len(sub):  # a co-product without demand (gold): no supply shares
+            continue
         shares = tuple(float(s) for s in sub.share)
         d = dists.Dirichlet(shares, float(sub.concentration.iloc[0]))
         for c, s in zip(sub.country, shares, strict=True):
