@@ -355,3 +355,17 @@ def test_cli_validate_site_error_exits_2(tmp_path, capsys):
     assert main(["validate", str(folder)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "must share country" in err[0] and "Traceback" not in err[0]
+
+
+def test_cli_run_without_a_price_exits_2_and_writes_nothing(tmp_path, capsys):
+    t = site_tables()
+    t["metals"][1]["price_usd_per_t"] = ""
+    folder = write_dataset(tmp_path / "data", **t)
+    run = tmp_path / "run.toml"
+    run.write_text(f'name = "sites"\ndataset = "{folder.as_posix()}"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(run), "--deterministic", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "economic allocation needs a price" in err[0]
+    assert "give price_usd_per_t for zinc" in err[0]
+    assert not out.exists()
