@@ -1079,7 +1079,7 @@ class _Filler:
         r = self.rows[i]
         metal = str(r["metal"])
         for value, spread, source in MINE_VALUES:
-            if not _blank(r[spread]) or value == "stripping_ratio" and r.get("_follower"):
+            if not _blank(r[spread]) or (value == "stripping_ratio" and r.get("_follower")):
                 continue
             src = str(r[source])
             lo_c, hi_c = TRUNCATION_COLUMNS[value]

@@ -866,6 +866,17 @@ def from_dict(mapping: Mapping[str, Any]) -> Distribution:
 # --------------------------------------------------------------------------------------
 
 
+@njit(cache=False, nogil=True, error_model="numpy", inline="always")
+def _truncnorm_ppf(p0, p1, p2, p3, u):
+    """The TRUNCNORMAL inverse CDF of :func:`ppf_kernel` (layout: :class:`TruncatedNormal`)."""
+    if p3 >= 0.0:
+        v = u if p1 > 0.0 else 1.0 - u
+        return p0 + p1 * ndtri_fast(p2 + v * (p3 - p2))
+    m = 1.0 - p2 + p3
+    t = p2 + u * m
+    return p0 + p1 * (ndtri_fast(t) if t <= 0.5 else -ndtri_fast(-p3 + (1.0 - u) * m))
+
+
 @njit(cache=False, nogil=True, error_model="numpy")
 def ppf_kernel(code, p0, p1, p2, p3, u):
     """Inverse CDF inside numba code: the value of ``dist.ppf(u)`` for
@@ -899,23 +910,9 @@ def ppf_kernel(code, p0, p1, p2, p3, u):
     if code == UNIFORM:
         return u * p1 + p0
     if code == TRUNCNORMAL:
-        if p3 >= 0.0:
-            v = u if p1 > 0.0 else 1.0 - u
-            x = p0 + p1 * ndtri_fast(p2 + v * (p3 - p2))
-        else:
-            m = 1.0 - p2 + p3
-            t = p2 + u * m
-            x = p0 + p1 * (ndtri_fast(t) if t <= 0.5 else -ndtri_fast(-p3 + (1.0 - u) * m))
-        return x
+        return _truncnorm_ppf(p0, p1, p2, p3, u)
     if code == TRUNCLOGNORMAL:
-        if p3 >= 0.0:
-            v = u if p1 > 0.0 else 1.0 - u
-            x = p0 + p1 * ndtri_fast(p2 + v * (p3 - p2))
-        else:
-            m = 1.0 - p2 + p3
-            t = p2 + u * m
-            x = p0 + p1 * (ndtri_fast(t) if t <= 0.5 else -ndtri_fast(-p3 + (1.0 - u) * m))
-        return np.exp(x)
+        return np.exp(_truncnorm_ppf(p0, p1, p2, p3, u))
     if code == TRIANGULAR:
         if u < p3:
             return p0 + np.sqrt(u * (p2 - p0) * (p1 - p0))

@@ -1114,6 +1114,23 @@ class _Importer:
                 min(max(rsd, 0.01), 0.5) if rsd > 0 else BYPRODUCT_RECOVERY_SD)
         return out
 
+
+    def _byproduct_median(self, fid: str, used: int, metal: str, what: str,
+                          median: float) -> bool:
+        """Record that a by-product row without its own grade (recovery) takes the median
+        of co-product sites, or that there is none and the row is dropped (False)."""
+        column = "grade_ppm" if what == "grade" else "recovery_rate"
+        if not median > 0:
+            self.rej.add(fid, used, "commodities", column, "", f"byproduct_no_{what}",
+                         f"{metal}: no {what} in the database to stand for it; the row is "
+                         "dropped")
+            return False
+        shown = f"{_g(median * 1e6)} g/t" if what == "grade" else _g(median)
+        self.rej.add(fid, used, "commodities", column,
+                     median * 1e6 if what == "grade" else median, f"byproduct_{what}_median",
+                     f"{metal}: no {what} of its own; the median {metal} {what} of co-product "
+                     f"sites ({shown}) is used")
+        return True
     def _site_rows(self, fid: str, mets: list[dict[str, Any]],
                    sr_years: Mapping[int, float]) -> list[dict[str, object]]:
         f = self.fac.loc[fid]
@@ -1183,27 +1200,13 @@ class _Importer:
             if metal in BYPRODUCTS:
                 bg, br = self.byproduct_medians.get(metal, (math.nan, math.nan))
                 if math.isnan(grade):
-                    if not bg > 0:
-                        self.rej.add(fid, used, "commodities", "grade_ppm", "",
-                                     "byproduct_no_grade", f"{metal}: no grade in the "
-                                     "database to stand for it; the row is dropped")
+                    if not self._byproduct_median(fid, used, metal, "grade", bg):
                         continue
                     grade, g_src = bg, "imputed"
-                    self.rej.add(fid, used, "commodities", "grade_ppm", bg * 1e6,
-                                 "byproduct_grade_median", f"{metal}: no grade of its own; "
-                                 f"the median {metal} grade of co-product sites "
-                                 f"({_g(bg * 1e6)} g/t) is used")
                 if math.isnan(rec):
-                    if not br > 0:
-                        self.rej.add(fid, used, "commodities", "recovery_rate", "",
-                                     "byproduct_no_recovery", f"{metal}: no recovery in the "
-                                     "database to stand for it; the row is dropped")
+                    if not self._byproduct_median(fid, used, metal, "recovery", br):
                         continue
                     rec, r_src = br, "imputed"
-                    self.rej.add(fid, used, "commodities", "recovery_rate", br,
-                                 "byproduct_recovery_median", f"{metal}: no recovery of its "
-                                 f"own; the median {metal} recovery of co-product sites "
-                                 f"({_g(br)}) is used")
             factor = GRADE_BASIS_FACTORS.get(my.grade_unit, 1.0)
             if 0 < conc < CONC_GRADE_MIN:
                 self.rej.add(fid, used, "commodities", "grade_ppm", conc, "conc_grade_implausible",

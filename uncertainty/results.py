@@ -60,11 +60,18 @@ class Results:
 
     @property
     def mine_names(self) -> dict[str, str]:
-        """Mine id -> mine name (empty when the dataset's mines.csv was not found)."""
+        """Mine id (and co-product site id) -> mine name (empty when the dataset's
+        mines.csv was not found)."""
         if self.mines is None:
             return {}
-        return dict(zip(self.mines["mine_id"].astype(str), self.mines["name"].astype(str),
-                        strict=True))
+        names = dict(zip(self.mines["mine_id"].astype(str), self.mines["name"].astype(str),
+                         strict=True))
+        if "site_id" in self.mines:
+            for sid, name in zip(self.mines["site_id"].astype(str),
+                                 self.mines["name"].astype(str), strict=True):
+                if sid not in ("", "nan"):
+                    names.setdefault(sid, name)
+        return names
 
 
 def _numeric(df: pd.DataFrame, cols: Sequence[str], path: Path) -> pd.DataFrame:

@@ -396,7 +396,7 @@ def _level_title(level: str, top: int) -> str:
         "parameter": f"by parameter (top {top})",
         "systematic": f"systematic factors and all per-mine parameters (top {top})",
         "metal-kind": f"by metal x parameter kind, all mines together (top {top})",
-        "mine": f"by mine, each mine's parameters together (top {top})",
+        "mine": f"by mine (a co-product site as one), its parameters together (top {top})",
         "country": f"by country, each country's mines together (top {top})",
     }.get(level, f"by {level} (top {top})")
 
