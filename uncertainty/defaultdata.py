@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uncertainty.data import GRADE_BASIS_FACTORS, SPECS, read_table
+from uncertainty.data import ARCHETYPE_GRADE_UNITS, GRADE_BASIS_FACTORS, SPECS, read_table
 
 __all__ = ["MINE_COUNTS", "SEED", "TARGETS", "generate", "main"]
 
@@ -61,12 +61,6 @@ GLOBALS = [
      "DOMAIN.md section 5: packs need 10-30% more than the cell-level minimum"),
 ]
 
-_UNIT = {  # archetype grade unit -> (divisor to a mass fraction, grade basis)
-    "%": (100.0, "metal"), "% Fe": (100.0, "metal"), "% Mn": (100.0, "metal"),
-    "% Cu": (100.0, "metal"), "% Li": (100.0, "metal"),
-    "% Li2O": (100.0, "Li2O"), "% Al2O3": (100.0, "Al2O3"), "% REO": (100.0, "REO"),
-    "g/t": (1e6, "metal"), "fraction": (1.0, "metal"),
-}
 
 #: allocation per archetype: (economic low, economic high, mass share, main product?)
 _ALLOC = {
@@ -136,7 +130,7 @@ def _draw_mines(folder: Path, arche: pd.DataFrame) -> pd.DataFrame:
             for i in range(n_c):
                 key = archetype_for(metal, country, i)
                 p: Any = a.loc[key]  # one archetype row (a Series)
-                div, basis = _UNIT[str(p.grade_unit)]
+                div, basis = ARCHETYPE_GRADE_UNITS[str(p.grade_unit)]
                 grade = np.clip(p.grade_median * np.exp(p.grade_log_sd * rng.standard_normal()),
                                 p.grade_min, p.grade_max) / div
                 if p.mining_method == "brine":
