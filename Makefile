@@ -34,11 +34,11 @@ lint: $(STAMP)
 	$(BIN)/mypy uncertainty
 
 data: $(STAMP)                    ## regenerate the default database (byte-identical)
-	$(BIN)/python -m uncertainty.archetypes ../shared/data/jasansky2023 distributions/
-	$(BIN)/python -m uncertainty.defaultdata distributions/
+	$(BIN)/python -m uncertainty.build.archetypefit ../shared/data/jasansky2023 distributions/
+	$(BIN)/python -m uncertainty.build.defaultdata distributions/
 
 clean-cache:                      ## drop numba's compiled-kernel cache
-	rm -f uncertainty/__pycache__/*.nbi uncertainty/__pycache__/*.nbc
+	find uncertainty -name "*.nbi" -delete -o -name "*.nbc" -delete
 
 clean: clean-cache
 	rm -rf $(VENV) runs/out .pytest_cache

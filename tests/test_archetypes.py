@@ -1,4 +1,4 @@
-"""Tests of uncertainty.archetypes: units, the fit on a tiny fixture, fall-backs, output."""
+"""Tests of uncertainty.build.archetypes: units, the fit on a tiny fixture, fall-backs, output."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uncertainty.archetypes import (
+from uncertainty.build.archetypefit import fit_archetypes, main
+from uncertainty.build.archetypes import (
     ARCHETYPES,
     COLUMNS,
     GRADE_UNITS,
     SOURCE_DATA,
     SOURCE_DOMAIN,
-    fit_archetypes,
     lognormal_summary,
-    main,
     recovery_summary,
     to_mass_fraction,
 )
@@ -239,8 +238,8 @@ def test_main_is_byte_identical_on_rerun(tmp_path: Path) -> None:
 def test_archetypes_re_exports_the_fit() -> None:
     """The fit and its writers live in archetypefit (it imports this module's table);
     archetypes fetches them on first access, and dir() lists them."""
-    import uncertainty.archetypefit as fit
-    import uncertainty.archetypes as arch
+    import uncertainty.build.archetypefit as fit
+    import uncertainty.build.archetypes as arch
 
     for name in fit.__all__:
         assert name in arch.__all__ and name in dir(arch)

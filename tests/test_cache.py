@@ -15,12 +15,13 @@ from uncertainty import _cache
 
 
 def _cached_dispatchers():
-    """Every numba dispatcher with an on-disk cache defined in the package's modules."""
+    """Every numba dispatcher with an on-disk cache defined in the package's modules,
+    subpackages included."""
     found = []
-    for info in pkgutil.iter_modules(uncertainty.__path__):
-        if info.name == "__main__":  # runs the CLI when imported
+    for info in pkgutil.walk_packages(uncertainty.__path__, "uncertainty."):
+        if info.name == "uncertainty.__main__":  # runs the CLI when imported
             continue
-        module = importlib.import_module(f"uncertainty.{info.name}")
+        module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
             cache = getattr(obj, "_cache", None)
             if isinstance(obj, numba.core.dispatcher.Dispatcher) and \
@@ -32,8 +33,9 @@ def _cached_dispatchers():
 def test_every_cached_kernel_of_the_package_is_package_stamped():
     dispatchers = _cached_dispatchers()
     modules = {name.rsplit(".", 1)[0] for name, _ in dispatchers}
-    assert {"uncertainty.rng", "uncertainty.montecarlo", "uncertainty._mckernels",
-            "uncertainty.sobolkernel", "uncertainty.model"} <= modules
+    assert {"uncertainty.rng", "uncertainty.montecarlo.kernel", "uncertainty.montecarlo._kernels",
+            "uncertainty.montecarlo._globals", "uncertainty.montecarlo._vmath",
+            "uncertainty.sensitivity.kernel", "uncertainty.model"} <= modules
     for name, cache in dispatchers:
         locator = cache._impl.locator
         assert isinstance(locator, _cache.LOCATORS), name
@@ -42,9 +44,9 @@ def test_every_cached_kernel_of_the_package_is_package_stamped():
 
 
 def test_a_change_anywhere_in_the_package_changes_every_stamp(monkeypatch):
-    from uncertainty import montecarlo
+    from uncertainty.montecarlo import kernel
 
-    locator = montecarlo._mc_kernel._cache._impl.locator
+    locator = kernel._mc_kernel._cache._impl.locator
     before = locator.get_source_stamp()
     monkeypatch.setattr(_cache, "package_fingerprint", lambda: "another package")
     after = locator.get_source_stamp()
@@ -85,3 +87,18 @@ def test_user_cache_dir_keeps_the_package_stamp(tmp_path, monkeypatch, env):
     if env:
         assert locator.get_cache_path().startswith(str(tmp_path))
     assert locator.get_source_stamp()[1] == _cache.package_fingerprint()
+
+
+def test_the_fingerprint_covers_files_of_subpackages(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "top.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "inner.py").write_text("y = 1\n")
+    monkeypatch.setattr(_cache, "_PACKAGE", tmp_path)
+    _cache.package_fingerprint.cache_clear()
+    try:
+        before = _cache.package_fingerprint()
+        (tmp_path / "sub" / "inner.py").write_text("y = 2\n")
+        _cache.package_fingerprint.cache_clear()
+        assert _cache.package_fingerprint() != before
+    finally:
+        _cache.package_fingerprint.cache_clear()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from outputs import assert_same_outputs, files
 
-from uncertainty import cli, engine, pipeline
+from uncertainty import cli, pipeline
+from uncertainty import executor as engine
 
 distributed = pytest.importorskip("distributed")
 

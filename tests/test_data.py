@@ -12,8 +12,8 @@ import shutil
 import pytest
 from conftest import DEFAULT_DATASET, MINE, base_tables
 
+from uncertainty.build.defaultdata import generate
 from uncertainty.data import SPECS, DataValidationError, load_dataset
-from uncertainty.defaultdata import generate
 
 MINE_ROW = re.escape("mines.csv: row 2 (mine_id=CU-CHL-001)")
 

@@ -1,4 +1,4 @@
-"""Tests of uncertainty.dists, uncertainty.statsarrays and uncertainty._special.ndtri_fast.
+"""Tests of uncertainty.dists, uncertainty.dists.statsarrays and uncertainty.dists.special.ndtri_fast.
 
 Tolerances: a distribution against its SciPy twin and the kernel against ``ppf``,
 rtol 1e-12; hand-computed values, rtol 1e-12; ``ndtri_fast`` against a 70-digit
@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from numba import njit
 from numba.core.errors import NumbaWarning
 
-from uncertainty import dists, statsarrays
-from uncertainty._special import betaincinv_sym, gammaincinv_sym, ndtr_sym, ndtri_fast, ndtri_sym
+from uncertainty import dists
 from uncertainty.dists import (
     CODES,
     PERT,
@@ -42,8 +41,16 @@ from uncertainty.dists import (
     from_dict,
     make,
     ppf_kernel,
+    statsarrays,
 )
-from uncertainty.statsarrays import PEDIGREE_FACTORS, from_stats_arrays, pedigree_gsd
+from uncertainty.dists.special import (
+    betaincinv_sym,
+    gammaincinv_sym,
+    ndtr_sym,
+    ndtri_fast,
+    ndtri_sym,
+)
+from uncertainty.dists.statsarrays import PEDIGREE_FACTORS, from_stats_arrays, pedigree_gsd
 
 # One valid instance of every registered univariate class, with values that stay away
 # from 0 so that relative tolerances are meaningful over the whole grid U.
@@ -416,7 +423,7 @@ def test_pedigree_basic_gsd_below_one() -> None:
 
 def test_dists_re_exports_statsarrays() -> None:
     # DESIGN.md's API names uncertainty.dists.from_stats_arrays and .pedigree_gsd; they
-    # live in uncertainty.statsarrays and dists fetches them on first access (PEP 562).
+    # live in uncertainty.dists.statsarrays and dists fetches them on first access (PEP 562).
     for name in statsarrays.__all__:
         assert name in dists.__all__
         assert getattr(dists, name) is getattr(statsarrays, name)

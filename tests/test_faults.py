@@ -115,7 +115,7 @@ def test_part_without_recorded_digest_is_not_used(tmp_path, run_file, reference,
 
 
 def test_report_refuses_a_damaged_part(tmp_path, reference):
-    from uncertainty.results import _read_samples
+    from uncertainty.report.results import _read_samples
 
     digests = json.loads((reference / "progress.json").read_text())["parts"]
     folder = reference / "samples.parquet"

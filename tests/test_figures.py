@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uncertainty import figures
+from uncertainty.report import figures
 
 
 def _summary() -> pd.DataFrame:
@@ -50,7 +50,7 @@ def ax():
 
 
 def test_import_has_no_side_effects() -> None:
-    code = ("import sys, uncertainty.figures, uncertainty.report; "
+    code = ("import sys, uncertainty.report.figures, uncertainty.report; "
             "print('matplotlib' in sys.modules, 'seaborn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from uncertainty import importer
+from uncertainty.build import importer
+from uncertainty.build.importer import MINES_COLUMNS, REJECT_COLUMNS, SOURCE_FILES, import_jasansky
 from uncertainty.data import DataValidationError, load_dataset
-from uncertainty.importer import MINES_COLUMNS, REJECT_COLUMNS, SOURCE_FILES, import_jasansky
 
 ROOT = Path(__file__).resolve().parents[1]
 SUPPLY = ROOT / "distributions" / "supply.csv"

@@ -1,4 +1,4 @@
-"""Tests of ``uncertainty init DIR`` (:mod:`uncertainty.template`): the files it writes,
+"""Tests of ``uncertainty init DIR`` (:mod:`uncertainty.build.template`): the files it writes,
 its refusal of a folder that is not empty (exit 2, one line, nothing changed), and that
 the template is a valid study: the dataset loads, the run file loads, and the run file's
 nominal evaluation runs.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from uncertainty import template
+from uncertainty.build import template
 from uncertainty.data import SPECS
 
 DATA_FILES = {"countries.csv", "metals.csv", "mines.csv", "supply.csv", "vehicles.csv",

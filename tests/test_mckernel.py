@@ -1,4 +1,4 @@
-"""Tests of the Monte Carlo kernel's fast path (uncertainty._mckernels, _mcglobals, _vmath,
+"""Tests of the Monte Carlo kernel's fast path (uncertainty.montecarlo._kernels, _mcglobals, _vmath,
 montecarlo._mc_kernel).
 
 The kernel evaluates most mines by a vectorised fast path (its own exp, log and
@@ -40,14 +40,14 @@ import scipy.special as sc
 from conftest import DEFAULT_DATASET
 from layout import documented_parameter_indices, kernel_dirichlet_rows
 
-from uncertainty import _mcglobals as mg
-from uncertainty import _mckernels as mk
-from uncertainty import _vmath as vm
 from uncertainty import dists, rng
-from uncertainty._special import ndtri_fast
 from uncertainty.config import parse_run
 from uncertainty.data import load_dataset
+from uncertainty.dists.special import ndtri_fast
 from uncertainty.model import build_model, evaluate_reference
+from uncertainty.montecarlo import _globals as mg
+from uncertainty.montecarlo import _kernels as mk
+from uncertainty.montecarlo import _vmath as vm
 from uncertainty.montecarlo import evaluate_chunk
 from uncertainty.space import build_space
 

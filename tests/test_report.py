@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uncertainty import cli, report, results
+from uncertainty import cli, report
+from uncertainty.report import results
 from uncertainty.store import ResultsError
 
 EVIL = "<script>alert(1)</script>"
@@ -208,7 +209,7 @@ def test_report_names_the_dataset_folder_not_its_absolute_path(out: Path) -> Non
     ("/home/a/data/china", "china"), ("C:\\Users\\a\\data\\china", "china"),
     ("relative/china/", "china"), (None, "not recorded")])
 def test_folder_name_of_posix_and_windows_paths(path: str | None, name: str) -> None:
-    from uncertainty.reporthtml import _folder_name
+    from uncertainty.report.html import _folder_name
     assert _folder_name(path) == name
 
 

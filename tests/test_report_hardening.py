@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from test_report import make_out
 
-from uncertainty import cli, figures, report
-from uncertainty.tables import BIDI_CONTROLS, Table, _html_table, html_attr
+from uncertainty import cli, report
+from uncertainty.report import figures
+from uncertainty.report.tables import BIDI_CONTROLS, Table, _html_table, html_attr
 
 RLO = "\u202e"
 TRICK = f"Mine {RLO}txt.exe{chr(0x202c)} ok"

@@ -1,4 +1,4 @@
-"""Tests of the generic Sobol engine (uncertainty.saltelli, sobolresult, sobolindices):
+"""Tests of the generic Sobol engine (uncertainty.sensitivity.saltelli, sobolresult, sobolindices):
 design, SALib agreement, analytic indices, errors.
 
 Tolerances: point estimates against SALib on the same Y, 1e-10 (the same sums
@@ -19,9 +19,9 @@ from SALib.analyze import sobol as salib_sobol
 from SALib.sample import sobol as salib_sample
 
 from uncertainty.dists import Fixed, LogNormal, Normal, Uniform
-from uncertainty.saltelli import estimate, saltelli_rows, split_outputs
-from uncertainty.sobolindices import DUMMY, bench_analyze, sobol_indices
-from uncertainty.sobolresult import SobolResult, convergence
+from uncertainty.sensitivity.indices import DUMMY, bench_analyze, sobol_indices
+from uncertainty.sensitivity.result import SobolResult, convergence
+from uncertainty.sensitivity.saltelli import estimate, saltelli_rows, split_outputs
 
 PI = np.pi
 

@@ -27,7 +27,7 @@ from uncertainty.data import (
 )
 from uncertainty.model import build_model, evaluate, evaluate_reference, mine_flows
 from uncertainty.montecarlo import evaluate_chunk
-from uncertainty.sobolfactors import factors_for
+from uncertainty.sensitivity.factors import factors_for
 from uncertainty.space import SpaceError, build_space
 
 RTOL = 1e-12
@@ -155,7 +155,7 @@ def test_monte_carlo_kernel_on_sites_equals_the_transform_path(tmp_path):
 def test_sobol_kernel_on_sites_equals_direct_evaluation(tmp_path):
     """f(AB_j) of the incremental kernel, for the mine level (a site is one factor),
     against the model evaluated on the mixed matrices."""
-    from uncertainty.sobolkernel import ab_outputs
+    from uncertainty.sensitivity.kernel import ab_outputs
 
     ds = site_dataset(tmp_path)
     model = build_model(ds)

@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uncertainty import rng, sobolkernel, tmrsobol
+from uncertainty import rng
 from uncertainty.config import load_run
 from uncertainty.data import Dataset, load_dataset
 from uncertainty.model import Scenario, build_model, evaluate
+from uncertainty.sensitivity import kernel as sobolkernel
+from uncertainty.sensitivity import tmr as tmrsobol
 from uncertainty.space import build_space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -423,7 +425,7 @@ def test_dask_blocks_equal_the_local_loop(small):
 def test_delta_indices_leaves_global_state_alone():
     import warnings
 
-    from uncertainty.delta import DELTA_COLUMNS, delta_indices
+    from uncertainty.sensitivity.delta import DELTA_COLUMNS, delta_indices
 
     u = rng.sobol_points(512, 3, seed=2)
     Y = np.exp(3 * u[:, 0]) + 0.2 * u[:, 1]
@@ -439,7 +441,7 @@ def test_delta_indices_leaves_global_state_alone():
 
 
 def test_delta_indices_bad_input():
-    from uncertainty.delta import delta_indices
+    from uncertainty.sensitivity.delta import delta_indices
 
     X = np.zeros((10, 2))
     with pytest.raises(ValueError, match=r"X must be \(n, 3\) and Y \(n,\)"):

@@ -1,13 +1,28 @@
 """uncertainty: Monte Carlo uncertainty and Sobol sensitivity of mine-site Total Material
 Requirement (TMR) - the hidden flows behind a product's metals.
 
-Importing the package has no side effects: nothing is compiled, read or logged until a
-function is called.
+The public API:
+
+- :func:`load_run`, :func:`load_dataset`: a run file or a dataset folder, validated;
+- :func:`monte_carlo`: per-sample metrics in memory (:class:`~uncertainty.montecarlo.MonteCarloResult`);
+- :func:`sobol`: Sobol indices of the TMR metrics (:class:`~uncertainty.sensitivity.TmrSobolResult`);
+- :func:`sobol_indices`: Sobol indices of any vectorised model (SALib-compatible);
+- :mod:`uncertainty.dists`: the distributions of uncertain inputs.
+
+Importing the package loads nothing heavy: each name is imported on first use (PEP 562),
+so ``uncertainty --help`` starts without numba.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from uncertainty.config import load_run
+    from uncertainty.data import load_dataset
+    from uncertainty.montecarlo import monte_carlo
+    from uncertainty.sensitivity import sobol, sobol_indices
 
 __all__ = [
     "load_dataset",
@@ -19,37 +34,22 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-
-def load_run(path: Any) -> Any:
-    """Read and validate a run file (see :func:`uncertainty.config.load_run`)."""
-    from uncertainty.config import load_run as _load_run
-
-    return _load_run(path)
-
-
-def load_dataset(path: Any) -> Any:
-    """Load and validate a dataset folder (see :func:`uncertainty.data.load_dataset`)."""
-    from uncertainty.data import load_dataset as _load_dataset
-
-    return _load_dataset(path)
+_LAZY = {
+    "load_run": "uncertainty.config",
+    "load_dataset": "uncertainty.data",
+    "monte_carlo": "uncertainty.montecarlo",
+    "sobol": "uncertainty.sensitivity",
+    "sobol_indices": "uncertainty.sensitivity",
+}
 
 
-def monte_carlo(run_or_dataset: Any, n: int, *, seed: int, **kwargs: Any) -> Any:
-    """Monte Carlo in memory (see :func:`uncertainty.montecarlo.monte_carlo`)."""
-    from uncertainty.montecarlo import monte_carlo as _mc
-
-    return _mc(run_or_dataset, n, seed=seed, **kwargs)
-
-
-def sobol(run_or_dataset: Any, n_base: int, *, seed: int, **kwargs: Any) -> Any:
-    """Sobol indices of TMR metrics for every parameter (see :func:`uncertainty.tmrsobol.sobol`)."""
-    from uncertainty.tmrsobol import sobol as _sobol
-
-    return _sobol(run_or_dataset, n_base, seed=seed, **kwargs)
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'uncertainty' has no attribute {name!r}")
 
 
-def sobol_indices(func: Any, params: Any, n_base: int, *, seed: int, **kwargs: Any) -> Any:
-    """Sobol indices of a vectorised model (see :func:`uncertainty.sobolindices.sobol_indices`)."""
-    from uncertainty.sobolindices import sobol_indices as _si
-
-    return _si(func, params, n_base, seed=seed, **kwargs)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,11 +2,12 @@
 
 numba stamps a cached function with a hash of the file that defines it. A kernel that
 calls functions of other modules (the Monte Carlo kernel calls ``rng``, ``dists``,
-``_special``, ``_vmath``, ``_mckernels``, ``_mcglobals`` and ``model``) embeds their
+``dists.special``, ``montecarlo._vmath``, ``montecarlo._kernels``,
+``montecarlo._globals`` and ``model``) embeds their
 compiled code, so after an edit (or a ``git pull``) that changes only a callee's file
 the stale kernel would still be loaded: old random numbers or old equations, silently.
 :class:`PackageCacheLocator` (and :class:`PackageUserCacheLocator` where
-``NUMBA_CACHE_DIR`` is set) adds a hash of every module of the package to the stamp of
+``NUMBA_CACHE_DIR`` is set) adds a hash of every module of the package and its subpackages to the stamp of
 each of the package's functions, so that any change to the package recompiles its
 kernels. Only this package's functions are affected; numba's own locators serve every
 other file.
@@ -32,10 +33,11 @@ _PACKAGE = Path(__file__).resolve().parent
 
 @functools.cache
 def package_fingerprint() -> str:
-    """SHA-256 of the package's Python sources (names and contents, sorted by name)."""
+    """SHA-256 of the package's Python sources, subpackages included (paths relative to
+    the package and contents, sorted by path)."""
     h = hashlib.sha256()
-    for path in sorted(_PACKAGE.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(_PACKAGE).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -49,7 +51,7 @@ class _PackageStamp:
 
     @classmethod
     def from_function(cls, py_func: Any, py_file: str) -> Any:
-        if Path(py_file).resolve().parent != _PACKAGE:
+        if not Path(py_file).resolve().is_relative_to(_PACKAGE):
             return None
         return super().from_function(py_func, py_file)  # type: ignore[misc]
 

@@ -19,11 +19,11 @@ Everything is measured on the default run (``runs/china-2019.toml`` and the data
   :func:`uncertainty.model.evaluate_reference`; timed end to end (uniforms + ppf +
   model) on fewer samples, and also without the uniforms (pure-NumPy Philox, the
   slowest part), so the ratio can be read both ways;
-* **Sobol engine** - :func:`uncertainty.tmrsobol.sobol` ``by="parameter"`` on the four
+* **Sobol engine** - :func:`uncertainty.sensitivity.tmr.sobol` ``by="parameter"`` on the four
   default sensitivity metrics, in a child process (so that the Monte Carlo arrays of
   this process do not count): wall time of the call after a small warm-up and the
   child's peak resident memory (``ru_maxrss``);
-* **analyze** - :func:`uncertainty.sobolindices.bench_analyze`: the vectorised estimators
+* **analyze** - :func:`uncertainty.sensitivity.indices.bench_analyze`: the vectorised estimators
   against ``SALib.analyze.sobol`` on the same outputs (D = 5,000, N = 1,024).
 
 Throughputs are mine-evaluations per second: samples x mines / seconds. The machine's
@@ -39,17 +39,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from uncertainty.config import load_run
+from uncertainty.executor import ChunkRunner
+from uncertainty.model import evaluate_reference
+from uncertainty.montecarlo import ChunkJob, compute_chunk, evaluate_chunk
+from uncertainty.montecarlo.reference import reference_inputs, reference_uniforms
+from uncertainty.resolve import model_for
+from uncertainty.resources import default_run
+from uncertainty.sensitivity.indices import bench_analyze
+from uncertainty.space import build_space
 
 __all__ = [
     "DEFAULT_RUN", "FULL", "QUICK", "format_bench", "reference_inputs",
     "reference_uniforms", "run_bench",
 ]
 
-DEFAULT_RUN = Path(__file__).resolve().parents[1] / "runs" / "china-2019.toml"
+DEFAULT_RUN = default_run()
 
 #: Sizes of a full benchmark.
 FULL: dict[str, int] = {
@@ -71,8 +82,8 @@ _SOBOL_WARMUP_N = 64
 
 _SOBOL_CHILD = r"""
 import json, resource, sys, time
-from uncertainty import tmrsobol
 from uncertainty.config import SensitivityConfig, load_run
+from uncertainty.sensitivity import tmr as tmrsobol
 
 run = load_run(sys.argv[1])
 n_base, seed, warmup = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -93,74 +104,14 @@ print(json.dumps({
 
 def _load_default() -> tuple[Any, Any, Any, Any]:
     """(run, dataset, model, space) of the default run."""
-    from uncertainty.config import load_run
-    from uncertainty.pipeline import model_for
-    from uncertainty.space import build_space
 
     run = load_run(DEFAULT_RUN)
     ds, model = model_for(run)
     return run, ds, model, build_space(run, ds, model)
 
 
-def reference_uniforms(space: Any, seed: int, samples: np.ndarray) -> np.ndarray:
-    """The kernel's uniforms of the given samples, in plain NumPy (shape (n, n_params)).
-
-    Column ``j`` is row ``j`` of ``space``: :func:`uncertainty.rng.uniforms_numpy` at
-    ``space.parameter_indices()``.
-    """
-    from uncertainty import rng
-
-    return rng.uniforms_numpy(seed, np.asarray(samples, dtype=np.int64),
-                              space.parameter_indices())
-
-
-def reference_inputs(space: Any, u: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Model inputs from uniforms in plain NumPy/SciPy (the reference of the kernel's ppf).
-
-    Each row's ``Distribution.ppf``, each Dirichlet group by its gamma-ppf
-    normalisation, and the Gaussian copula between a mine's grade and stripping ratio
-    when the space has one.
-
-    Parameters
-    ----------
-    space : ParameterSpace
-    u : numpy.ndarray, shape (n, space.n_params)
-        Uniforms in (0, 1), columns in the order of ``space`` (see
-        :func:`reference_uniforms`).
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        grade, stripping, recovery (n, n_mines) and globals (n, n_globals), the
-        arguments of :func:`uncertainty.model.evaluate_reference`.
-    """
-
-    from uncertainty import dists
-
-    u = space.copula_uniforms(u)
-    ng, nm = space.n_globals, space.n_mines
-    x = np.empty_like(u)
-    done_groups: set[str] = set()
-    groups = space.table["group"].to_numpy()
-    for j, d in enumerate(space.dists):
-        if isinstance(d, dists.Dirichlet):
-            g = groups[j]
-            if g not in done_groups:
-                idx = np.nonzero(groups == g)[0]
-                x[:, idx] = d.ppf(u[:, idx])
-                done_groups.add(g)
-        else:
-            x[:, j] = d.ppf(u[:, j])
-    mine = x[:, ng:].reshape(len(u), nm, 3)
-    return (np.ascontiguousarray(mine[:, :, 0]), np.ascontiguousarray(mine[:, :, 1]),
-            np.ascontiguousarray(mine[:, :, 2]), np.ascontiguousarray(x[:, :ng]))
-
-
 def _bench_kernel(model: Any, space: Any, seed: int, samples: int,
                   scenario: Any) -> dict[str, Any]:
-    from uncertainty.montecarlo import evaluate_chunk
-
     t0 = time.perf_counter()
     # a whole chunk: it compiles (or loads) the kernel, and a process's first large
     # arrays cost more than later ones (the first 50 MB took 107 ms to touch here,
@@ -195,7 +146,6 @@ def _one_thread_times(model: Any, space: Any, seed: int, n: int, scenario: Any) 
     (numba's thread count is restored afterwards, also on error)."""
     import numba
 
-    from uncertainty.montecarlo import evaluate_chunk
 
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
@@ -212,8 +162,6 @@ def _one_thread_times(model: Any, space: Any, seed: int, n: int, scenario: Any) 
 
 def _bench_reference(model: Any, space: Any, seed: int, samples: int,
                      scenario: Any) -> dict[str, float]:
-    from uncertainty.model import evaluate_reference
-
     t_u = t_ppf = t_model = 0.0
     for a in range(0, samples, _REFERENCE_BLOCK):
         idx = np.arange(a, min(samples, a + _REFERENCE_BLOCK))
@@ -237,7 +185,7 @@ def _bench_reference(model: Any, space: Any, seed: int, samples: int,
 
 def _bench_sobol(n_base: int, seed: int) -> dict[str, float]:
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[1])  # the folder that holds the package
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
         [sys.executable, "-c", _SOBOL_CHILD, str(DEFAULT_RUN), str(n_base), str(seed),
@@ -254,9 +202,6 @@ def _bench_sobol(n_base: int, seed: int) -> dict[str, float]:
 
 def _bench_run_kernel(path: Path, samples: int) -> dict[str, Any]:
     """The kernel timing of another run file's dataset (its model and parameter space)."""
-    from uncertainty.config import load_run
-    from uncertainty.pipeline import model_for
-    from uncertainty.space import build_space
 
     run = load_run(path)
     ds, model = model_for(run)
@@ -311,7 +256,6 @@ def run_bench(samples: int | None = None, quick: bool = False,
     """
     import numba
 
-    from uncertainty.sobolindices import bench_analyze
 
     sizes = dict(QUICK if quick else FULL)
     if samples is not None:
@@ -392,3 +336,78 @@ def format_bench(res: dict[str, Any]) -> str:
             f"{r['n_sites']:,} co-product sites): kernel {rate(r['kernel_mine_evals_per_s'])}"
             f", one thread {r['kernel_ns_per_mine_one_thread']:.1f} ns per mine-evaluation")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ Dask workers
+def _bench_run(run: Any | None) -> Any:
+    if run is None:
+        run = load_run(DEFAULT_RUN)
+    return replace(run, scenarios=(), sensitivity=replace(run.sensitivity, enabled=False))
+
+
+def _timed_chunk(job: ChunkJob, task: tuple[int, int, int]
+                 ) -> tuple[tuple[int, list[np.ndarray]], float, float]:
+    """:func:`compute_chunk` with the task's wall and CPU seconds (this process)."""
+    w, c = time.perf_counter(), time.process_time()
+    res = compute_chunk(job, task)
+    return res, time.perf_counter() - w, time.process_time() - c
+
+
+def bench_workers(samples: int = 400_000, workers: Sequence[int] = (1, 2), *,
+                  chunk_size: int = 50_000, repeats: int = 3, run: Any | None = None
+                  ) -> list[dict[str, Any]]:
+    """Time Monte Carlo chunks on local Dask clusters of different sizes.
+
+    For each entry ``w`` of ``workers`` (0 = this process, all numba threads): start the
+    cluster (``startup_s``), run one 256-sample chunk on every worker to load the
+    compiled kernels (``warmup_s``), then time ``repeats`` runs of ``samples`` samples in
+    chunks of ``chunk_size`` (``compute_s``): submitting, computing, and moving every
+    per-sample result array to this process; nothing is written to disk. The run is the
+    default run file without scenarios or sensitivity (baseline switches only).
+
+    Each task also reports its wall and CPU seconds inside the worker, so a measurement
+    on a shared machine can be read: ``task_cpu_s`` (CPU seconds of all tasks of a
+    repeat) stays put when other processes compete for the cores, while wall-clock
+    times stretch; ``busy`` = task wall seconds / (workers x elapsed) near 1 means the
+    client kept every worker busy.
+
+    Returns
+    -------
+    list of dict
+        Per entry: ``workers``, ``samples``, ``chunk_size``, ``startup_s``,
+        ``warmup_s``, ``compute_s``, ``task_wall_s``, ``task_cpu_s`` (lists, one per
+        repeat), ``best_s``, ``samples_per_s`` (from the best), ``busy`` (of the best)
+        and ``speedup`` (best time of the first entry / this entry's best).
+    """
+    run = _bench_run(run)
+    ds, model = model_for(run)
+    job = ChunkJob(model, ((build_space(run, ds, model), (run.baseline,)),),
+                   run.montecarlo.seed, run.montecarlo.sampler)
+    tasks = [(i, a, min(chunk_size, samples - a))
+             for i, a in enumerate(range(0, samples, chunk_size))]
+    out: list[dict[str, Any]] = []
+    for w in workers:
+        t0 = time.perf_counter()
+        with ChunkRunner(workers=w or None) as runner:
+            t1 = time.perf_counter()
+            runner.warm(compute_chunk, job, (0, 0, 256))
+            t2 = time.perf_counter()
+            times, walls, cpus = [], [], []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                tw = tc = 0.0
+                for _, task_wall, task_cpu in runner.map(_timed_chunk, tasks, job):
+                    tw += task_wall
+                    tc += task_cpu
+                times.append(time.perf_counter() - t)
+                walls.append(tw)
+                cpus.append(tc)
+        k = int(np.argmin(times))
+        out.append({"workers": w, "samples": samples, "chunk_size": chunk_size,
+                    "startup_s": t1 - t0, "warmup_s": t2 - t1, "compute_s": times,
+                    "task_wall_s": walls, "task_cpu_s": cpus, "best_s": times[k],
+                    "samples_per_s": samples / times[k],
+                    "busy": walls[k] / (max(w, 1) * times[k])})
+    for r in out:
+        r["speedup"] = out[0]["best_s"] / r["best_s"]
+    return out

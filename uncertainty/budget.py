@@ -26,6 +26,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from uncertainty.errors import UserError
+
 __all__ = [
     "DEFAULT_MAX_SAMPLES",
     "DEFAULT_MAX_SCENARIOS",
@@ -54,7 +56,7 @@ PROCESS_BYTES = 350_000_000
 SPACE_BYTES_PER_PARAM = 256
 
 
-class BudgetError(ValueError):
+class BudgetError(UserError):
     """A run does not fit the resource budget (CLI exit 2); the message says what fits."""
 
 

@@ -1,7 +1,8 @@
 """Command line: argument parsing and exit codes only (``uncertainty`` / ``python -m uncertainty``).
 
 Exit codes: 0 success, 2 invalid input (the message names file, row/key, value and
-rule; no traceback), 1 an unexpected error.
+rule; no traceback), 1 an unexpected error. A subcommand imports what it runs when it
+runs, so that ``--help`` and argument errors answer without loading numba.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from uncertainty import __version__
+from uncertainty.budget import DEFAULT_MAX_SAMPLES, DEFAULT_MAX_SCENARIOS, parse_size
+from uncertainty.errors import USER_ERRORS
+from uncertainty.resources import DEFAULT_RUN_NAME, default_run
+
 __all__ = ["main"]
 
-DEFAULT_RUN = Path("runs/china-2019.toml")
+#: The run file of ``uncertainty run`` without arguments (else the packaged default run).
+DEFAULT_RUN = Path("runs") / DEFAULT_RUN_NAME
 
 
 def _positive_int(text: str) -> int:
@@ -44,8 +51,6 @@ def _seed(text: str) -> int:
 
 
 def _size(text: str) -> int:
-    from uncertainty.budget import parse_size
-
     try:
         return parse_size(text)
     except ValueError as exc:
@@ -53,8 +58,6 @@ def _size(text: str) -> int:
 
 
 def _add_budget(p: argparse.ArgumentParser, memory: bool) -> None:
-    from uncertainty.budget import DEFAULT_MAX_SAMPLES, DEFAULT_MAX_SCENARIOS
-
     if memory:
         p.add_argument("--max-memory", type=_size,
                        help="memory the run may take (its process with one chunk), e.g. 4GB "
@@ -72,8 +75,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from uncertainty import __version__
-
     p = _Parser(prog="uncertainty", description=(
         "Monte Carlo uncertainty and Sobol sensitivity of mine-site-specific Total Material "
         "Requirement (TMR): the hidden flows behind a product's metals. Exit status 0 on "
@@ -83,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="Monte Carlo, sensitivity and scenarios as the run file says")
     r.add_argument("runs", nargs="*", type=Path,
-                   help="run files or folders of run files (default runs/china-2019.toml)")
+                   help="run files or folders of run files (default runs/china-2019.toml, else the packaged default run)")
     r.add_argument("--samples", type=_positive_int,
                    help="Monte Carlo samples (default: the run file's, 1,000,000 for the default)")
     r.add_argument("--seed", type=_seed, help="seed of the counter-based generator "
@@ -128,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="rebuild figures and report from stored results")
     rep.add_argument("outdir", type=Path, help="out folder of a finished Monte Carlo run")
 
-    from uncertainty import importer, template
+    from uncertainty.build import importer, template
 
     template.add_parser(sub)
     importer.add_parser(sub)
@@ -164,7 +165,7 @@ def _validate(args: argparse.Namespace) -> int:
     from uncertainty.budget import Budget, check_caps
     from uncertainty.config import load_run
     from uncertainty.data import DataValidationError, dataset_warnings, load_dataset
-    from uncertainty.pipeline import model_for
+    from uncertainty.resolve import model_for
     from uncertainty.space import OverrideChecker, build_space
 
     budget = Budget(max_scenarios=args.max_scenarios, max_samples=args.max_samples)
@@ -210,14 +211,12 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from uncertainty import pipeline
     from uncertainty.budget import Budget
-    from uncertainty.config import load_run, with_overrides
+    from uncertainty.config import ConfigError, load_run, with_overrides
 
     files: list[Path] = []
-    for p in args.runs or [DEFAULT_RUN]:
+    for p in args.runs or [DEFAULT_RUN if DEFAULT_RUN.is_file() else default_run()]:
         files.extend(sorted(p.glob("*.toml")) if p.is_dir() else [p])
     if not files:
-        from uncertainty.config import ConfigError
-
         raise ConfigError(args.runs[0], "<file>", "no run files (*.toml) in folder", str(args.runs[0]))
     runs = [with_overrides(load_run(f), samples=args.samples, seed=args.seed,
                            chunk_size=args.chunk_size) for f in files]
@@ -233,13 +232,10 @@ def _sobol(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from uncertainty import pipeline
-    from uncertainty.config import load_run
-    from uncertainty.errors import USER_ERRORS
+    from uncertainty.config import ConfigError, load_run
 
     run = load_run(args.run)
     se = run.sensitivity
-    from uncertainty.config import ConfigError
-
     se = replace(se, enabled=True, n_base=args.base_samples or se.n_base,
                  by=tuple(args.by) if args.by else se.by,
                  metrics=tuple(args.metric) if args.metric else se.metrics,
@@ -314,8 +310,6 @@ def _os_error(exc: OSError, args: argparse.Namespace) -> tuple[str, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    from uncertainty.errors import USER_ERRORS
-
     try:
         if args.command == "validate":
             return _validate(args)

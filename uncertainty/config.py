@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from uncertainty.errors import UserError
+from uncertainty.metrics import SENSITIVITY_DEFAULT
 from uncertainty.model import ALLOCATIONS, Scenario
 
 __all__ = [
@@ -33,7 +35,7 @@ LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic", "custom")
 CI_METHODS = ("normal", "percentile")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A run file breaks a rule; the message names the file, key, value and rule."""
 
     def __init__(self, file: str | Path, key: str, rule: str, value: object = None) -> None:
@@ -66,10 +68,7 @@ class SensitivityConfig:
     enabled: bool = False
     n_base: int = 1024
     seed: int = 20190101
-    metrics: tuple[str, ...] = (
-        "hidden_to_material_ratio", "hidden_flows_mt", "hidden_abroad_share",
-        "nev_to_icev_hidden_ratio",
-    )
+    metrics: tuple[str, ...] = SENSITIVITY_DEFAULT
     by: tuple[str, ...] = ("parameter", "mine", "metal-kind", "country", "systematic")
     num_resamples: int = 100
     conf_level: float = 0.95
@@ -349,6 +348,17 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
 
 def load_run(path: str | Path) -> RunConfig:
     """Read and validate a run file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML run file (the run-file reference lists every key); a relative
+        ``dataset`` is resolved against the file's folder.
+
+    Returns
+    -------
+    RunConfig
+        Frozen; :func:`with_overrides` makes a changed copy.
 
     Raises
     ------

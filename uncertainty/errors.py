@@ -1,20 +1,18 @@
-"""The exceptions that mean "bad input" (the CLI prints them and exits 2)."""
+"""The base class of the exceptions that mean "bad input".
+
+Every error of invalid data, run files, distributions, overrides, stored results,
+budgets or a Dask scheduler derives from :class:`UserError` (a ``ValueError``): the CLI
+prints its one-line message and exits 2; anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
-from uncertainty.budget import BudgetError
-from uncertainty.config import ConfigError
-from uncertainty.data import DataValidationError
-from uncertainty.dists import DistributionError
-from uncertainty.engine import SchedulerError
-from uncertainty.space import SpaceError
-from uncertainty.store import NonFiniteError, OutputLockedError, OutputPathError, ResultsError
+__all__ = ["USER_ERRORS", "UserError"]
 
-__all__ = ["USER_ERRORS"]
 
-#: Raised for invalid data, run files, distributions, overrides or stored results.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError, DataValidationError, DistributionError, SpaceError, ResultsError,
-    OutputLockedError, SchedulerError, BudgetError, OutputPathError,
-    NonFiniteError,
-)
+class UserError(ValueError):
+    """Bad input: the message names the file, row, column, value and rule broken."""
+
+
+#: The exceptions the CLI turns into exit status 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)

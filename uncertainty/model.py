@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -58,12 +59,28 @@ from uncertainty.data import (
     Dataset,
     DataValidationError,
 )
+from uncertainty.metrics import (
+    ENERGY_SHARE,
+    HIDDEN_ABROAD,
+    HIDDEN_FLOWS,
+    HIDDEN_TO_MATERIAL,
+    MATERIAL,
+    N_HEADLINE,
+    NEV_TO_ICEV,
+    SHARE_ENTERING,
+    TMR,
+    USED_EXTRACTION,
+    metric_names,
+)
 
 __all__ = [
     "ALLOCATIONS",
     "BATTERY_METALS",
+    "Chain",
+    "MineArrays",
     "Model",
     "Scenario",
+    "Switches",
     "build_model",
     "evaluate",
     "evaluate_reference",
@@ -76,6 +93,49 @@ __all__ = [
 ]
 
 ALLOCATIONS = ("economic", "mass", "main-product")
+
+
+class MineArrays(NamedTuple):
+    """The per-row arrays of the mine table that every kernel reads (``Model.mine_arrays``)."""
+
+    metal: np.ndarray  # (M,) metal index
+    group: np.ndarray  # (M,) (metal, country) group index
+    weight: np.ndarray  # (M,) t of metal per t of the group's production
+    conc: np.ndarray  # (M,) concentrate grade (1: whole ore)
+    alloc_rr: np.ndarray  # (M,) allocation share / refining recovery
+    solid: np.ndarray  # (M,) 1 for solid ore, 0 for brine
+    site: np.ndarray  # (M,) multi-row site index, -1 for a single-row site
+    site_start: np.ndarray  # (n_sites,) first row of each multi-row site
+    site_stop: np.ndarray  # (n_sites,) one past its last row
+    n_groups: int
+
+
+class Chain(NamedTuple):
+    """What turns the supply-weighted mine terms into metrics: the global-vector layout,
+    the supply chain and the fleet (``Model.chain``; read by :func:`finish`)."""
+
+    off: np.ndarray  # (len(GLOBAL_BLOCKS),) offset of each block in the global vector
+    n_metals: int
+    n_vehicles: int
+    n_chems: int
+    n_countries: int
+    group_metal: np.ndarray
+    group_country: np.ndarray
+    fab_yield: np.ndarray
+    secondary: np.ndarray
+    nev: np.ndarray
+    intensity: np.ndarray  # (n_chems, K) cathode metal, kg per kWh
+    battery_metal: np.ndarray
+    domestic: int
+    lfp_index: int  # -1: no LFP chemistry
+
+
+class Switches(NamedTuple):
+    """One scenario's switches as kernel inputs (``Model.switches``)."""
+
+    recycled: np.ndarray  # (K,) recycled share per metal
+    clean: float  # factor on hidden flow per kWh
+    lfp: float  # target LFP share, -1 for the data's mix
 BATTERY_METALS = ("lithium", "cobalt", "nickel")
 
 
@@ -158,6 +218,24 @@ class Model:
         """Number of multi-row (co-product) sites."""
         return len(self.site_start)
 
+    def mine_arrays(self) -> MineArrays:
+        """The per-row arrays the kernels read."""
+        return MineArrays(self.mine_metal, self.mine_group, self.mine_weight, self.mine_conc,
+                          self.mine_alloc_rr, self.mine_solid, self.mine_site,
+                          self.site_start, self.site_stop, self.n_groups)
+
+    def chain(self) -> Chain:
+        """The supply-chain and fleet arrays :func:`finish` reads."""
+        off = np.array([self.offsets[b] for b in GLOBAL_BLOCKS], dtype=np.int64)
+        return Chain(off, len(self.metals), len(self.vehicles), len(self.chemistries),
+                     len(self.countries), self.group_metal, self.group_country, self.fab_yield,
+                     self.secondary_fraction, self.nev, self.intensity, self.battery_metal,
+                     self.countries.index(self.domestic), self.lfp_index)
+
+    def switches(self, scenario: Scenario) -> Switches:
+        """A scenario's switches as kernel inputs."""
+        return Switches(*self.scenario_arrays(scenario))
+
     def scenario_arrays(self, scenario: Scenario) -> tuple[np.ndarray, float, float]:
         """Return (recycled share per metal, clean-energy factor, LFP target or -1)."""
         rec = np.zeros(len(self.metals))
@@ -169,24 +247,6 @@ class Model:
         if lfp >= 0 and self.lfp_index < 0:
             raise ValueError("scenario sets lfp_share but the dataset has no LFP chemistry")
         return rec, float(scenario.clean_energy_factor), lfp
-
-
-def _metric_names(metals: Sequence[str], vehicles: Sequence[str], nev: Sequence[bool],
-                  countries: Sequence[str]) -> tuple[str, ...]:
-    names = [
-        "tmr_mt", "hidden_flows_mt", "used_extraction_mt", "material_in_cars_mt",
-        "hidden_to_material_ratio", "share_entering_cars", "hidden_abroad_share",
-        "nev_to_icev_hidden_ratio", "energy_hidden_share",
-    ]
-    names += [f"hidden_flows_mt_{m}" for m in metals]
-    names += [f"hidden_share_{m}" for m in metals]
-    names += [f"tmr_coefficient_{m}" for m in metals]
-    names += [f"hidden_per_vehicle_t_{v}" for v in vehicles]
-    for v, is_nev in zip(vehicles, nev, strict=True):
-        if is_nev:
-            names += [f"battery_metals_material_share_{v}", f"battery_metals_hidden_share_{v}"]
-    names += [f"hidden_flows_mt_country_{c.lower()}" for c in countries]
-    return tuple(names)
 
 
 def undefined_metrics(ds: Dataset) -> dict[str, str]:
@@ -373,7 +433,7 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
         nev=nev.astype(np.float64), intensity=intensity, battery_metal=battery_metal,
         lfp_index=lfp_index,
         global_names=tuple(names), nominal_globals=np.array(values), offsets=offsets,
-        metric_names=_metric_names(metals, vehicles, list(nev), countries),
+        metric_names=metric_names(metals, vehicles, list(nev), countries),
     )
 
 
@@ -442,17 +502,24 @@ def prep_layout(n_metals, n_vehicles):
 
 
 @_jit
-def prepare(glob, prep, off, n_metals, n_vehicles, n_chems, fab_yield, secondary, intensity,
-            battery_metal, recycled, clean, lfp, lfp_index, mix):
-    """Everything of one row that depends on the global inputs only.
+def prepare(glob, prep, ch, recycled, clean, lfp, mix):
+    """Everything of one row that depends on the global inputs only (``ch`` the
+    :class:`Chain`; ``recycled, clean, lfp`` the :class:`Switches`).
 
     ``prep`` layout: D (V*K, t metal per vehicle), dem (K, fleet demand t), fk (K,
     recycling factor), ehf (K, energy HF t/t), eused (K, energy used t/t), counts (V),
     Dv (V, t per vehicle), batD (V, battery-metal t per vehicle), material (t),
     energy_hf (t, fleet).
     """
-    K = n_metals
-    V = n_vehicles
+    off = ch.off
+    n_chems = ch.n_chems
+    fab_yield = ch.fab_yield
+    secondary = ch.secondary
+    intensity = ch.intensity
+    battery_metal = ch.battery_metal
+    lfp_index = ch.lfp_index
+    K = ch.n_metals
+    V = ch.n_vehicles
     o_energy, o_grid, o_coal, o_pack, o_content, o_kwh, o_mix, o_count = (
         off[4], off[5], off[6], off[7], off[8], off[9], off[10], off[11])
     pD, pdem, pf, pehf, peu, pcount, pDv, pbat, pmat = prep_layout(K, V)
@@ -503,16 +570,18 @@ def prepare(glob, prep, off, n_metals, n_vehicles, n_chems, fab_yield, secondary
 
 
 @_jit
-def aggregate(hs, us, glob, prep, state, off, n_metals, n_vehicles, n_countries, group_metal,
-              group_country):
+def aggregate(hs, us, glob, prep, state, ch):
     """Supply-weighted mine terms: ``state`` = h_mine (K), u_mine (K), hf_country (C, t).
 
     ``hf_country`` holds the mine part of each country's fleet hidden flow (process
     energy is added to the domestic country by :func:`outputs`).
     """
-    K = n_metals
-    V = n_vehicles
-    o_supply = off[3]
+    group_metal = ch.group_metal
+    group_country = ch.group_country
+    n_countries = ch.n_countries
+    K = ch.n_metals
+    V = ch.n_vehicles
+    o_supply = ch.off[3]
     pdem = V * K
     pf = pdem + K
     for j in range(2 * K + n_countries):
@@ -526,15 +595,18 @@ def aggregate(hs, us, glob, prep, state, off, n_metals, n_vehicles, n_countries,
 
 
 @_jit
-def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_metal, domestic,
-            hk, headline_only=False):
+def outputs(state, prep, out, ch, hk, headline_only=False):
     """All metrics of one row from its state and preparation (``hk`` a work array, K).
 
-    With ``headline_only`` only ``out[0:9]`` (TMR ... energy share) is written: the
+    With ``headline_only`` only the headline metrics ``out[:N_HEADLINE]`` are written: the
     Sobol kernel's fast path when only headline metrics are asked for.
     """
-    K = n_metals
-    V = n_vehicles
+    n_countries = ch.n_countries
+    nev = ch.nev
+    battery_metal = ch.battery_metal
+    domestic = ch.domestic
+    K = ch.n_metals
+    V = ch.n_vehicles
     pD, pdem, pf, pehf, peu, pcount, pDv, pbat, pmat = prep_layout(K, V)
     used_total = 0.0
     for k in range(K):
@@ -542,13 +614,13 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
         uk = state[K + k] * prep[pf + k] + prep[peu + k]
         used_total += prep[pdem + k] * uk
         if not headline_only:
-            out[9 + 2 * K + k] = hk[k] + uk
+            out[N_HEADLINE + 2 * K + k] = hk[k] + uk
     hf_total = 0.0
     n_nev = 0.0
     n_ice = 0.0
     hf_nev = 0.0
     hf_ice = 0.0
-    i_vehicle = 9 + 3 * K
+    i_vehicle = N_HEADLINE + 3 * K
     i_battery = i_vehicle + V
     nb_i = 0
     for v in range(V):
@@ -577,24 +649,24 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
     material = prep[pmat]
     energy_hf = prep[pmat + 1]
     tmr = hf_total + used_total
-    out[0] = tmr / 1e6
-    out[1] = hf_total / 1e6
-    out[2] = used_total / 1e6
-    out[3] = material / 1e6
-    out[4] = hf_total / material
-    out[5] = material / tmr
+    out[TMR] = tmr / 1e6
+    out[HIDDEN_FLOWS] = hf_total / 1e6
+    out[USED_EXTRACTION] = used_total / 1e6
+    out[MATERIAL] = material / 1e6
+    out[HIDDEN_TO_MATERIAL] = hf_total / material
+    out[SHARE_ENTERING] = material / tmr
     dom = state[2 * K + domestic] + energy_hf
-    out[6] = 1.0 - dom / hf_total
+    out[HIDDEN_ABROAD] = 1.0 - dom / hf_total
     per_nev = hf_nev / n_nev if n_nev > 0.0 else np.nan
     per_ice = hf_ice / n_ice if n_ice > 0.0 else np.nan
-    out[7] = per_nev / per_ice
-    out[8] = energy_hf / hf_total
+    out[NEV_TO_ICEV] = per_nev / per_ice
+    out[ENERGY_SHARE] = energy_hf / hf_total
     if headline_only:
         return
     for k in range(K):
         x = prep[pdem + k] * hk[k]
-        out[9 + k] = x / 1e6
-        out[9 + K + k] = x / hf_total
+        out[N_HEADLINE + k] = x / 1e6
+        out[N_HEADLINE + K + k] = x / hf_total
     i_country = i_battery + 2 * nb_i
     for c in range(n_countries):
         x = state[2 * K + c]
@@ -604,24 +676,24 @@ def outputs(state, prep, out, n_metals, n_vehicles, n_countries, nev, battery_me
 
 
 @_jit
-def finish(hs, us, glob, out, off, n_metals, n_vehicles, n_chems, n_countries,
-           group_metal, group_country, fab_yield, secondary, nev, intensity, battery_metal,
-           domestic, recycled, clean, lfp, lfp_index, wk):
+def finish(hs, us, glob, out, ch, recycled, clean, lfp, wk):
     """Turn group sums ``hs``/``us`` (G,) and one global vector into all metrics.
 
-    ``wk`` is a work array of length :func:`work_size`.
+    ``ch`` is the model's :class:`Chain`, ``recycled, clean, lfp`` one scenario's
+    :class:`Switches`; ``wk`` is a work array of length :func:`work_size`.
     """
-    K = n_metals
-    V = n_vehicles
+    K = ch.n_metals
+    V = ch.n_vehicles
+    n_countries = ch.n_countries
+    n_chems = ch.n_chems
     np_ = prep_size(K, V)
     prep = wk[0:np_]
     state = wk[np_:np_ + 2 * K + n_countries]
     hk = wk[np_ + 2 * K + n_countries:np_ + 3 * K + n_countries]
     mix = wk[np_ + 3 * K + n_countries:np_ + 3 * K + n_countries + n_chems]
-    prepare(glob, prep, off, K, V, n_chems, fab_yield, secondary, intensity, battery_metal,
-            recycled, clean, lfp, lfp_index, mix)
-    aggregate(hs, us, glob, prep, state, off, K, V, n_countries, group_metal, group_country)
-    outputs(state, prep, out, K, V, n_countries, nev, battery_metal, domestic, hk)
+    prepare(glob, prep, ch, recycled, clean, lfp, mix)
+    aggregate(hs, us, glob, prep, state, ch)
+    outputs(state, prep, out, ch, hk)
 
 
 GLOBAL_BLOCKS = (
@@ -632,15 +704,10 @@ GLOBAL_BLOCKS = (
 
 
 def kernel_args(model: Model, scenario: Scenario | None = None) -> tuple:
-    """The arrays and scalars :func:`finish` needs after ``hs, us, glob, out``."""
-    rec, clean, lfp = model.scenario_arrays(scenario or Scenario())
-    off = np.array([model.offsets[b] for b in GLOBAL_BLOCKS], dtype=np.int64)
-    return (
-        off, len(model.metals), len(model.vehicles), len(model.chemistries),
-        len(model.countries), model.group_metal, model.group_country, model.fab_yield,
-        model.secondary_fraction, model.nev, model.intensity, model.battery_metal,
-        model.countries.index(model.domestic), rec, clean, lfp, model.lfp_index,
-    )
+    """The arguments :func:`finish` takes after ``hs, us, glob, out`` and before ``wk``:
+    the model's :class:`Chain` and the scenario's :class:`Switches` fields."""
+    sw = model.switches(scenario or Scenario())
+    return (model.chain(), sw.recycled, sw.clean, sw.lfp)
 
 
 def work_size(model: Model) -> int:
@@ -650,15 +717,30 @@ def work_size(model: Model) -> int:
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _evaluate_kernel(grade, stripping, recovery, glob, out, mine_metal, mine_group, mine_weight,
-                     mine_conc, mine_alloc_rr, mine_solid, mine_site, site_start, site_stop,
-                     n_groups, nwork, fargs):
+def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs):
+    mine_metal = mines.metal
+    mine_group = mines.group
+    mine_weight = mines.weight
+    mine_conc = mines.conc
+    mine_alloc_rr = mines.alloc_rr
+    mine_solid = mines.solid
+    mine_site = mines.site
+    site_start = mines.site_start
+    site_stop = mines.site_stop
+    n_groups = mines.n_groups
     n, M = grade.shape
-    off = fargs[0]
+    ch, recycled, clean, lfp = fargs
+    (c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal, c_group_country,
+     c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
+    off = c_off
     L = 1
     for q in range(site_start.shape[0]):
         L = max(L, site_stop[q] - site_start[q])
     for i in nb.prange(n):
+        # a tuple of mixed types cannot enter a parallel loop: rebuilt from its arrays
+        ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
+                   c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
+                   c_domestic, c_lfp)
         hs = np.zeros(n_groups)
         us = np.zeros(n_groups)
         wk = np.empty(nwork)
@@ -693,7 +775,7 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mine_metal, mine_gro
             gi = mine_group[m]
             hs[gi] += mine_weight[m] * hf
             us[gi] += mine_weight[m] * used
-        finish(hs, us, glob[i], out[i], *fargs, wk)
+        finish(hs, us, glob[i], out[i], ch, recycled, clean, lfp, wk)
 
 
 def evaluate(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: np.ndarray,
@@ -719,10 +801,8 @@ def evaluate(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: n
                                         for a in (grade, stripping, recovery, glob))
     n = grade.shape[0]
     out = np.empty((n, len(model.metric_names)))
-    _evaluate_kernel(grade, stripping, recovery, glob, out, model.mine_metal, model.mine_group,
-                     model.mine_weight, model.mine_conc, model.mine_alloc_rr, model.mine_solid,
-                     model.mine_site, model.site_start, model.site_stop,
-                     model.n_groups, work_size(model), kernel_args(model, scenario))
+    _evaluate_kernel(grade, stripping, recovery, glob, out, model.mine_arrays(),
+                     work_size(model), kernel_args(model, scenario))
     return out
 
 

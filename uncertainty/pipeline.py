@@ -37,22 +37,27 @@ import numpy as np
 import pandas as pd
 
 from uncertainty import budget as budgets
-from uncertainty import rng, scenarios, store
+from uncertainty import executor, outputs, rng, scenarios, store
 from uncertainty.budget import Budget
-from uncertainty.config import RunConfig
-from uncertainty.data import Dataset, coverage_table, load_dataset
+from uncertainty.config import ConfigError, RunConfig
+from uncertainty.data import Dataset, coverage_table
 from uncertainty.model import (
     Model,
     Scenario,
-    build_model,
     evaluate,
     provenance_shares,
     undefined_metrics,
 )
+from uncertainty.montecarlo import ChunkJob, compute_chunk, summarise
+from uncertainty.montecarlo.reference import reference_inputs, reference_uniforms
+from uncertainty.resolve import model_for
+from uncertainty.resources import is_packaged
+from uncertainty.sensitivity.tmr import sobol_run
+from uncertainty.space import build_space
+from uncertainty.store import ResultsError
 
 __all__ = [
     "default_out_dir",
-    "model_for",
     "nominal_values",
     "rebuild_report",
     "run_batch",
@@ -61,75 +66,35 @@ __all__ = [
     "run_sobol",
 ]
 
-SUMMARY_COLUMNS = ("metric", "nominal", "mean", "sd", "p2_5", "p50", "p97_5", "n")
+SUMMARY_COLUMNS = outputs.SUMMARY.columns
 
 
 def default_out_dir(run: RunConfig, kind: str = "montecarlo") -> Path:
-    """``runs/out/<name>/`` beside the run file (or under the working folder) for a
-    Monte Carlo run; its ``nominal/`` and ``sobol/`` subfolders for a deterministic run
-    and a stand-alone sensitivity analysis, so that neither replaces a run's files."""
-    base = run.path.parent if run.path is not None else Path.cwd() / "runs"
+    """``runs/out/<name>/`` beside the run file (under the working folder for a run
+    without a file or a packaged one) for a Monte Carlo run; its ``nominal/`` and
+    ``sobol/`` subfolders for a deterministic run and a stand-alone sensitivity
+    analysis, so that neither replaces a run's files."""
+    own = run.path is not None and not is_packaged(run.path)
+    base = run.path.parent if own else Path.cwd() / "runs"
     out = base / "out" / run.name
     return out / {"montecarlo": "", "deterministic": "nominal", "sobol": "sobol"}[kind]
 
 
 def _holds_montecarlo(out: Path) -> bool:
     """Whether ``out`` holds (part of) a Monte Carlo run's results."""
-    return (out / "progress.json").is_file() or (out / "samples.parquet").is_dir()
+    return (out / outputs.PROGRESS.name).is_file() or (out / outputs.SAMPLES.name).is_dir()
 
 
 def _refuse_montecarlo(out: Path, what: str, force_hint: bool) -> None:
-    from uncertainty.store import ResultsError
-
     raise ResultsError(f"{out}: holds a Monte Carlo run; {what} would replace some of its "
                        f"files. Use --out for another folder"
                        + (", or --force to replace the run" if force_hint else ""))
-
-
-def model_for(run: RunConfig) -> tuple[Dataset, Model]:
-    """Load the run's dataset and build its model."""
-    from uncertainty.config import ConfigError
-
-    file = run.path or "<run>"
-    if not Path(run.dataset).is_dir():
-        hint = f" ({run.dataset_source})" if run.dataset_source else ""
-        raise ConfigError(file, "dataset", f"folder not found{hint}", str(run.dataset))
-    ds = load_dataset(run.dataset)
-    if run.domestic not in set(ds.tables["countries"]["iso3"]):
-        raise ConfigError(file, "domestic", "must be a country code of the dataset", run.domestic)
-    model = build_model(ds, allocation=run.allocation, domestic=run.domestic)
-    checks = [("scenario", run.baseline)] + [
-        (f"scenarios[{i}]", s.switches) for i, s in enumerate(run.scenarios)]
-    for key, sw in checks:
-        for metal in sw.recycled_share:
-            if metal not in model.metals:
-                raise ConfigError(file, f"{key}.recycled_share.{metal}",
-                                  f"names a metal not in the dataset ({', '.join(model.metals)})",
-                                  metal)
-    undefined = undefined_metrics(ds)
-    no_nev = undefined.get("nev_to_icev_hidden_ratio", "").startswith("the fleet has no NEV")
-    for key, sw in checks:
-        if sw.lfp_share is not None and no_nev:
-            raise ConfigError(file, f"{key}.lfp_share", "the LFP switch changes batteries, and "
-                              f"{undefined['nev_to_icev_hidden_ratio']}", sw.lfp_share)
-        if sw.lfp_share is not None and model.lfp_index < 0:
-            raise ConfigError(file, f"{key}.lfp_share",
-                              "the dataset's battery mix has no LFP chemistry", sw.lfp_share)
-    for m in run.sensitivity.metrics:
-        if m not in model.metric_names:
-            raise ConfigError(file, "sensitivity.metrics",
-                              f"unknown metric; metrics are: {', '.join(model.metric_names)}", m)
-        if run.sensitivity.enabled and m in undefined:
-            raise ConfigError(file, "sensitivity.metrics", f"this dataset cannot define the "
-                              f"metric: {undefined[m]}; remove it from the list", m)
-    return ds, model
 
 
 def nominal_values(run: RunConfig, ds: Dataset, model: Model,
                    scenario: Scenario | None = None,
                    overrides: dict | None = None) -> np.ndarray:
     """All metrics at nominal input values, shape (n_metrics,)."""
-    from uncertainty.space import build_space
 
     space = build_space(run, ds, model, extra_overrides=overrides)
     g, s, r, glob = space.nominal_inputs()
@@ -145,7 +110,6 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
     unless ``force``, which removes that run's results first: a folder never mixes the
     files of two runs. Returns the summary table.
     """
-    from uncertainty.space import build_space
 
     t0 = time.perf_counter()
     ds, model = model_for(run)
@@ -167,13 +131,13 @@ def run_deterministic(run: RunConfig, out_dir: str | Path, *,
             if not force:
                 _refuse_montecarlo(out, "the nominal values", True)
             _clear(out)
-        store.write_csv(out / "summary.csv", summary)
+        store.write_csv(out / outputs.SUMMARY.name, summary)
         _write_data_tables(out, ds, model)
         if len(scen):
-            store.write_csv(out / "scenarios.csv", scen)
+            store.write_csv(out / outputs.SCENARIOS.name, scen)
         else:
-            (out / "scenarios.csv").unlink(missing_ok=True)
-        store.write_json(out / "manifest.json", store.manifest(
+            (out / outputs.SCENARIOS.name).unlink(missing_ok=True)
+        store.write_json(out / outputs.MANIFEST.name, store.manifest(
             kind="deterministic", run_name=run.name, seed=None, samples=0, chunk_size=None,
             inputs=store.input_hashes(ds.hashes, run.path), run=json_safe(run.resolved),
             dataset=str(run.dataset), timings={"total_s": time.perf_counter() - t0},
@@ -187,8 +151,8 @@ def _write_data_tables(out: Path, ds: Dataset, model: Model) -> None:
     """``coverage.csv`` (:func:`uncertainty.data.coverage_table`) and ``provenance.csv``
     (the nominal hidden flows by where the mines' values came from,
     :func:`uncertainty.model.provenance_shares`)."""
-    store.write_csv(out / "coverage.csv", coverage_table(ds))
-    store.write_csv(out / "provenance.csv", provenance_shares(model, ds))
+    store.write_csv(out / outputs.COVERAGE.name, coverage_table(ds))
+    store.write_csv(out / outputs.PROVENANCE.name, provenance_shares(model, ds))
 
 
 def format_table(summary: pd.DataFrame, scenarios: pd.DataFrame | None = None) -> str:
@@ -210,10 +174,6 @@ def format_table(summary: pd.DataFrame, scenarios: pd.DataFrame | None = None) -
 #: Metrics stored per sample for each scenario (kept here for callers of the pipeline).
 scenario_metrics = scenarios.scenario_metrics
 
-#: Files of a finished run that a fresh start removes (besides the Parquet parts).
-RESULT_FILES = ("progress.json", "summary.csv", "scenarios.csv", "manifest.json", "sobol.csv",
-                "sobol_convergence.csv", "parameters.csv", "coverage.csv", "provenance.csv",
-                "report.html")
 
 
 def _plan(run: RunConfig) -> list[tuple[int, int, int]]:
@@ -245,7 +205,6 @@ class _Prepared:
 def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepared:
     """Load and validate everything a run needs, and check it against the resource
     budget (:mod:`uncertainty.budget`); raises before anything is written."""
-    from uncertainty.space import build_space
 
     budget = budget or Budget()
     mc = run.montecarlo
@@ -291,11 +250,10 @@ def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
     other settings, is refused (exit 2) so results are never silently replaced by those
     of a different run. Without ``resume`` an unfinished run starts afresh.
     """
-    from uncertainty.store import ResultsError
 
     if force:
         return "fresh"
-    state_path = p.out / "progress.json"
+    state_path = p.out / outputs.PROGRESS.name
     prev = store.read_json(state_path) if state_path.is_file() else None
     complete = bool(prev and prev.get("complete"))
     if prev is not None:
@@ -324,7 +282,7 @@ def _status(p: _Prepared, *, resume: bool, force: bool) -> str:
 
 def _finished(out: Path) -> bool:
     """Whether ``out`` holds a finished Monte Carlo run (of any settings)."""
-    path = out / "progress.json"
+    path = out / outputs.PROGRESS.name
     try:
         return path.is_file() and bool(store.read_json(path).get("complete"))
     except store.ResultsError:
@@ -339,7 +297,7 @@ def _clear(out: Path) -> None:
     for d in out.glob("scenario_samples/*"):
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()
-    for name in RESULT_FILES:
+    for name in outputs.RESULT_FILES:
         (out / name).unlink(missing_ok=True)
     for p in [*out.glob("sobol_*.csv"), *out.glob("figures/*"), *out.glob("tables/*")]:
         if p.is_file():
@@ -377,9 +335,9 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
         (ignored when ``runner`` is given).
     quiet : bool
         Print nothing.
-    progress : engine.Progress, optional
+    progress : executor.Progress, optional
         A shared progress display (batches); default: a bar for this run.
-    runner : engine.ChunkRunner, optional
+    runner : executor.ChunkRunner, optional
         Where chunks run (batches share one); default: started here from ``workers`` /
         ``scheduler`` and closed at the end.
     budget : Budget, optional
@@ -390,7 +348,6 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
     pandas.DataFrame or None
         The summary, or None when the run had finished before and was skipped.
     """
-    from uncertainty import engine
 
     out = Path(out_dir)
     p = _prepare(run, out, budget)
@@ -398,9 +355,9 @@ def run_full(run: RunConfig, out_dir: str | Path, *, resume: bool = False, force
         return _run_prepared(p, resume=resume, force=force, runner=None, quiet=quiet,
                              progress=progress)
     own_runner = runner is None
-    runner = runner or engine.ChunkRunner(workers=workers, scheduler=scheduler)
+    runner = runner or executor.ChunkRunner(workers=workers, scheduler=scheduler)
     own_progress = progress is None
-    progress = progress or engine.Progress(run.montecarlo.samples, enabled=not quiet)
+    progress = progress or executor.Progress(run.montecarlo.samples, enabled=not quiet)
     try:
         return _run_prepared(p, resume=resume, force=force, runner=runner, quiet=quiet,
                              progress=progress)
@@ -437,8 +394,6 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
     list
         Each run's summary (None for a skipped run).
     """
-    from uncertainty import engine
-    from uncertainty.config import ConfigError
 
     if out is not None and len(runs) > 1:
         raise ConfigError(out, "--out", "one out folder cannot hold several runs", str(out))
@@ -466,8 +421,8 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
         return results
     prepared = [_prepare(r, o, budget) for r, o in zip(runs, outs, strict=True)]
     todo = [_status(p, resume=resume, force=force) != "skip" for p in prepared]
-    runner = engine.ChunkRunner(workers=workers, scheduler=scheduler) if any(todo) else None
-    progress = engine.Progress(sum(r.montecarlo.samples for r in runs), enabled=not quiet)
+    runner = executor.ChunkRunner(workers=workers, scheduler=scheduler) if any(todo) else None
+    progress = executor.Progress(sum(r.montecarlo.samples for r in runs), enabled=not quiet)
     results = []
     try:
         for p in prepared:
@@ -482,8 +437,6 @@ def run_batch(runs: Sequence[RunConfig], *, out: str | Path | None = None,
 
 def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet: bool,
                   progress: Any) -> pd.DataFrame | None:
-    from uncertainty import engine
-
     run, out, model, plan = p.run, p.out, p.model, p.plan
     mc = run.montecarlo
     echo = progress.write if progress is not None else print
@@ -495,7 +448,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         digests: dict[str, str] = {}
         todo: list[tuple[int, int, int]] = []
         if status != "fresh":
-            digests = dict(store.read_json(out / "progress.json").get("parts") or {})
+            digests = dict(store.read_json(out / outputs.PROGRESS.name).get("parts") or {})
             todo = _unverified_chunks(out, plan_chunks, folders, digests)
         if status == "skip" and not todo:
             if progress is not None:
@@ -513,17 +466,17 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
                      "(use --resume to keep them)")
             _clear(out)
             todo = plan_chunks
-        store.write_json(out / "progress.json", {**p.state, "complete": False,
+        store.write_json(out / outputs.PROGRESS.name, {**p.state, "complete": False,
                                                  "parts": digests})
         if progress is not None:
             progress.start(run.name, mc.samples - sum(c[2] for c in todo))
-        job = engine.ChunkJob(model, plan.passes, mc.seed, mc.sampler)
+        job = ChunkJob(model, plan.passes, mc.seed, mc.sampler)
         smetrics = scenarios.scenario_metrics(model)
         starts = {c[0]: c[1] for c in plan_chunks}
         if runner is None:  # a finished run with damaged parts: recomputed in this process
-            runner = engine.ChunkRunner()
+            runner = executor.ChunkRunner()
         t_mc = time.perf_counter()
-        for i, arrays in runner.map(engine.compute_chunk, todo, job):
+        for i, arrays in runner.map(compute_chunk, todo, job):
             _write_chunk(p, i, starts[i], plan.split(arrays), smetrics, digests)
             if progress is not None:
                 progress.update(arrays[0].shape[1])
@@ -532,15 +485,15 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         summary = summarise_store(out, model, pd.Series(nominal[scenarios.BASELINE],
                                                         index=model.metric_names))
         _check_summary_finite(run, summary, [model.metric_names[i] for i in p.undefined])
-        store.write_csv(out / "summary.csv", summary)
-        store.write_csv(out / "parameters.csv", p.space.table)
+        store.write_csv(out / outputs.SUMMARY.name, summary)
+        store.write_csv(out / outputs.PARAMETERS.name, p.space.table)
         _write_data_tables(out, p.ds, model)
         scen = None
         if run.scenarios:
             scen = scenarios.scenario_table(
                 lambda name, m: read_column(_samples_folder(out, name), m), plan, model,
                 smetrics, nominal)
-            store.write_csv(out / "scenarios.csv", scen)
+            store.write_csv(out / outputs.SCENARIOS.name, scen)
         timings: dict[str, float] = {"montecarlo_s": t_mc}
         if run.sensitivity.enabled:
             t_s = time.perf_counter()
@@ -549,7 +502,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
             _write_sobol(out, _sobol_result(run, p.ds, model, quiet=quiet))
             timings["sobol_s"] = time.perf_counter() - t_s
         timings["total_s"] = time.perf_counter() - t0
-        store.write_json(out / "manifest.json", store.manifest(
+        store.write_json(out / outputs.MANIFEST.name, store.manifest(
             kind="montecarlo", complete=True, run_name=run.name, seed=mc.seed,
             samples=mc.samples, chunk_size=mc.chunk_size, sampler=mc.sampler,
             generator=rng.GENERATOR, chunks=len(plan_chunks), inputs=p.inputs, run=p.state["run"],
@@ -562,7 +515,7 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
         ))
         if getattr(run, "report", True):
             _write_report(out, quiet=quiet)
-        store.write_json(out / "progress.json", {**p.state, "complete": True, "parts": digests})
+        store.write_json(out / outputs.PROGRESS.name, {**p.state, "complete": True, "parts": digests})
     if not quiet:
         echo(format_summary(summary, scen))
         echo(f"{run.name}: {len(todo)} of {len(plan_chunks)} chunk(s) computed in "
@@ -579,7 +532,7 @@ def json_safe(obj: Any) -> Any:
 
 def _samples_folder(out: Path, name: str) -> Path:
     if name == scenarios.BASELINE:
-        return out / "samples.parquet"
+        return out / outputs.SAMPLES.name
     return out / "scenario_samples" / name
 
 
@@ -634,12 +587,12 @@ def _write_chunk(p: _Prepared, i: int, start: int, arrays: dict[str, np.ndarray]
         if name != scenarios.BASELINE:
             blobs.append((_part(_samples_folder(out, name), i),
                           store.parquet_bytes(pd.DataFrame(arr[:, idx], columns=smetrics))))
-    blobs.append((_part(out / "samples.parquet", i),
+    blobs.append((_part(out / outputs.SAMPLES.name, i),
                   store.parquet_bytes(pd.DataFrame(arrays[scenarios.BASELINE],
                                                    columns=list(model.metric_names)))))
     for path, data in blobs:
         digests[_part_key(out, path)] = store.sha256_bytes(data)
-    store.write_json(out / "progress.json", {**p.state, "complete": False, "parts": digests})
+    store.write_json(out / outputs.PROGRESS.name, {**p.state, "complete": False, "parts": digests})
     for path, data in blobs:
         store.write_bytes(path, data)
 
@@ -720,7 +673,6 @@ def _suspect_inputs(p: _Prepared, name: str, sample: int, top: int = 3) -> str:
     """The sampled inputs of ``sample`` most likely to make a metric non-finite: those
     that are non-finite or beyond 1e±100, else the ``top`` farthest from their nominal
     values (in log ratio). Drawn with the plain-NumPy reference of the kernel's inputs."""
-    from uncertainty.bench import reference_inputs, reference_uniforms
 
     space = _space_of(p.plan, name)
     if p.run.montecarlo.sampler == "sobol":
@@ -749,8 +701,6 @@ def read_column(folder: Path, metric: str) -> np.ndarray:
 
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
-        from uncertainty.store import ResultsError
-
         raise ResultsError(f"{folder}: no samples stored")
     return np.concatenate([pq.read_table(p, columns=[metric]).column(0).to_numpy()
                            for p in parts])
@@ -758,9 +708,8 @@ def read_column(folder: Path, metric: str) -> np.ndarray:
 
 def summarise_store(out: Path, model: Model, nominal: pd.Series) -> pd.DataFrame:
     """summary.csv from the stored samples, one column at a time (memory ~ one column)."""
-    from uncertainty.montecarlo import summarise
 
-    frames = [summarise({m: read_column(out / "samples.parquet", m)}, nominal)
+    frames = [summarise({m: read_column(out / outputs.SAMPLES.name, m)}, nominal)
               for m in model.metric_names]
     return pd.concat(frames, ignore_index=True)
 
@@ -786,15 +735,13 @@ def format_summary(summary: pd.DataFrame, scen: pd.DataFrame | None) -> str:
 
 def _sobol_result(run: RunConfig, ds: Dataset, model: Model, *, quiet: bool,
                   workers: int | None = None, scheduler: str | None = None):
-    from uncertainty.tmrsobol import sobol_run
-
     return sobol_run(run, ds, model, quiet=quiet, workers=workers, scheduler=scheduler)
 
 
 def _write_sobol(out: Path, res) -> None:
     """sobol.csv, sobol_convergence.csv and, where computed, the extra tables."""
-    store.write_csv(out / "sobol.csv", res.to_frame())
-    store.write_csv(out / "sobol_convergence.csv", res.convergence_frame())
+    store.write_csv(out / outputs.SOBOL.name, res.to_frame())
+    store.write_csv(out / outputs.SOBOL_CONVERGENCE.name, res.convergence_frame())
     for name in ("sums", "ranking", "delta", "s2"):
         frame = getattr(res, name, None)
         if frame is not None and len(frame):
@@ -818,7 +765,7 @@ def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False,
         res = _sobol_result(run, ds, model, quiet=quiet, workers=workers, scheduler=scheduler)
         _write_sobol(out, res)
         se = run.sensitivity
-        store.write_json(out / "manifest.json", store.manifest(
+        store.write_json(out / outputs.MANIFEST.name, store.manifest(
             kind="sobol", complete=True, run_name=run.name, seed=se.seed,
             n_base=int(res.n_base), levels=list(se.by), metrics=list(se.metrics),
             num_resamples=se.num_resamples, conf_level=se.conf_level,
@@ -831,14 +778,14 @@ def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False,
 
 
 def _write_report(out: Path, *, quiet: bool) -> None:
-    from uncertainty import report
+    from uncertainty import report  # lazy: matplotlib and seaborn load only to draw
 
     report.write_report(out)
 
 
 def rebuild_report(out_dir: str | Path) -> None:
     """Rebuild figures, tables and report.html from stored results (no re-run)."""
-    from uncertainty import report
+    from uncertainty import report  # lazy: matplotlib and seaborn load only to draw
 
     out = Path(out_dir)
     if not out.is_dir():

@@ -33,7 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uncertainty import outputs
+from uncertainty.metrics import scenario_metric_names
 from uncertainty.model import Model, Scenario, evaluate
+from uncertainty.montecarlo import evaluate_chunk
+from uncertainty.resolve import model_for
 from uncertainty.space import ParameterSpace, build_space
 
 __all__ = [
@@ -53,18 +57,13 @@ __all__ = [
 #: name, so it never collides; on disk the baseline is ``samples.parquet``).
 BASELINE = "<baseline>"
 
-#: Columns of ``scenarios.csv``: DESIGN.md's contract, then the reduction at nominal inputs.
-SCENARIO_COLUMNS = ("scenario", "metric", "nominal", "mean", "p2_5", "p97_5",
-                    "reduction_mean", "reduction_p2_5", "reduction_p97_5", "reduction_nominal")
+#: Columns of ``scenarios.csv``: the public contract, then the reduction at nominal inputs.
+SCENARIO_COLUMNS = (*outputs.SCENARIOS.columns, "reduction_nominal")
 
 
 def scenario_metrics(model: Model) -> list[str]:
     """Headline, per-metal hidden-flow and per-vehicle metrics (what scenarios.csv reports)."""
-    head = ["tmr_mt", "hidden_flows_mt", "used_extraction_mt", "material_in_cars_mt",
-            "hidden_to_material_ratio", "share_entering_cars", "hidden_abroad_share",
-            "nev_to_icev_hidden_ratio"]
-    return head + [f"hidden_flows_mt_{m}" for m in model.metals] + [
-        f"hidden_per_vehicle_t_{v}" for v in model.vehicles]
+    return scenario_metric_names(model.metals, model.vehicles)
 
 
 @dataclass(frozen=True)
@@ -195,16 +194,12 @@ def nominal_table(plan: ScenarioPlan, model: Model, metrics: Sequence[str] | Non
 
 
 def _prepared(run: Any) -> tuple[Model, ScenarioPlan]:
-    from uncertainty.pipeline import model_for
-
     ds, model = model_for(run)
     return model, plan_scenarios(run, ds, model, build_space(run, ds, model))
 
 
 def _samples(model: Model, plan: ScenarioPlan, run: Any, n: int, seed: int,
              metrics: list[str], chunk_size: int) -> dict[str, pd.DataFrame]:
-    from uncertainty.montecarlo import evaluate_chunk
-
     cols = [model.metric_names.index(m) for m in metrics]
     parts: dict[str, list[np.ndarray]] = {}
     for a in range(0, n, chunk_size):

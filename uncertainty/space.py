@@ -41,12 +41,13 @@ import pandas as pd
 from uncertainty import (
     _cache,  # noqa: F401  (before any kernel: package-stamped numba cache)
     dists,
-    statsarrays,
 )
-from uncertainty._special import gammaincinv_sym as gammaincinv
-from uncertainty._special import ndtr_sym as ndtr
-from uncertainty._special import ndtri_fast
 from uncertainty.data import Dataset
+from uncertainty.dists import statsarrays
+from uncertainty.dists.special import gammaincinv_sym as gammaincinv
+from uncertainty.dists.special import ndtr_sym as ndtr
+from uncertainty.dists.special import ndtri_fast
+from uncertainty.errors import UserError
 from uncertainty.model import Model
 
 __all__ = ["KINDS", "OverrideChecker", "ParameterSpace", "SpaceError", "build_space",
@@ -72,7 +73,7 @@ def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
 KINDS = ("grade", "stripping_ratio", "recovery")
 
 
-class SpaceError(ValueError):
+class SpaceError(UserError):
     """An override names an unknown input or gives an invalid distribution."""
 
 

@@ -9,6 +9,7 @@ the same out folder.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from uncertainty.errors import UserError
 
 __all__ = [
     "NonFiniteError",
@@ -33,6 +36,7 @@ __all__ = [
     "read_csv",
     "read_json",
     "sha256_bytes",
+    "sha256_file",
     "software_versions",
     "write_bytes",
     "write_csv",
@@ -42,19 +46,19 @@ __all__ = [
 ]
 
 
-class OutputLockedError(RuntimeError):
+class OutputLockedError(UserError, RuntimeError):
     """Another process holds the out folder's lock."""
 
 
-class ResultsError(ValueError):
+class ResultsError(UserError):
     """A stored result file is missing or corrupt; the message names it."""
 
 
-class NonFiniteError(ValueError):
+class NonFiniteError(UserError):
     """An output would hold a non-finite value; the message names the inputs behind it."""
 
 
-class OutputPathError(ValueError):
+class OutputPathError(UserError):
     """An out folder cannot be written (a file, under a file, read-only); names the path."""
 
 
@@ -124,8 +128,6 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> Path:
 def digest_problem(path: Path, want: str | None) -> str | None:
     """Why ``path`` cannot be trusted against its recorded SHA-256 ``want``, or None
     when its bytes match."""
-    from uncertainty.data import sha256_file
-
     if want is None:
         return "has no checksum in progress.json"
     if sha256_file(path) != want:
@@ -133,10 +135,13 @@ def digest_problem(path: Path, want: str | None) -> str | None:
     return None
 
 
+def sha256_file(path: str | Path) -> str:
+    """Return the hex SHA-256 digest of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
@@ -265,8 +270,6 @@ def manifest(**fields: Any) -> dict[str, Any]:
 
 def input_hashes(dataset_hashes: Mapping[str, str], run_path: Path | None) -> dict[str, str]:
     """SHA-256 of every input: the dataset's files and the run file."""
-    from uncertainty.data import sha256_file
-
     out = {f"dataset/{k}": v for k, v in sorted(dataset_hashes.items())}
     if run_path is not None and Path(run_path).is_file():
         out[f"run/{Path(run_path).name}"] = sha256_file(run_path)

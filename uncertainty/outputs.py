@@ -1,0 +1,90 @@
+"""The files of an out folder: their names, the columns they hold and what they mean.
+
+The pipeline writes them, :mod:`uncertainty.report.results` reads them back (checking
+the columns named here), and the documentation lists them from :data:`FILES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "COVERAGE",
+    "FIGURES",
+    "FILES",
+    "MANIFEST",
+    "PARAMETERS",
+    "PROGRESS",
+    "PROVENANCE",
+    "REPORT",
+    "RESULT_FILES",
+    "SAMPLES",
+    "SCENARIOS",
+    "SOBOL",
+    "SOBOL_CONVERGENCE",
+    "SUMMARY",
+    "TABLES",
+    "OutputFile",
+]
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file (or folder) of an out folder.
+
+    ``columns`` are the columns every reader may rely on, in order (a file may hold
+    more after them); empty for files that are not tables.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    meaning: str
+
+
+SUMMARY = OutputFile(
+    "summary.csv", ("metric", "nominal", "mean", "sd", "p2_5", "p50", "p97_5", "n"),
+    "per metric: the value at nominal inputs and the Monte Carlo statistics")
+SAMPLES = OutputFile(
+    "samples.parquet", (),
+    "a row per sample, a column per metric (a folder of Parquet parts, one per chunk)")
+SOBOL = OutputFile(
+    "sobol.csv", ("metric", "factor", "level", "S1", "S1_conf", "ST", "ST_conf"),
+    "Sobol indices per metric, factor and level, with bootstrap half-widths")
+SOBOL_CONVERGENCE = OutputFile(
+    "sobol_convergence.csv", ("metric", "level", "factor", "n", "S1", "S1_conf", "ST", "ST_conf"),
+    "the indices of the top factors at each base sample size N")
+SCENARIOS = OutputFile(
+    "scenarios.csv", ("scenario", "metric", "nominal", "mean", "p2_5", "p97_5",
+                      "reduction_mean", "reduction_p2_5", "reduction_p97_5"),
+    "per scenario and metric: the paired change against the baseline on common random "
+    "numbers")
+PARAMETERS = OutputFile(
+    "parameters.csv", ("name", "level", "kind", "family", "dist", "nominal"),
+    "every uncertain input with its level, tags, provenance and distribution")
+COVERAGE = OutputFile(
+    "coverage.csv", ("metal", "sites", "rows", "production_t"),
+    "per metal: the share of production whose values are reported, other_year, imputed "
+    "or synthetic")
+PROVENANCE = OutputFile(
+    "provenance.csv", ("value", "provenance", "hidden_flows_mt", "share"),
+    "the nominal hidden flows resting on values of each provenance")
+MANIFEST = OutputFile(
+    "manifest.json", (),
+    "seed, samples, chunk size, software versions, SHA-256 of every input, the resolved "
+    "run file and timings")
+PROGRESS = OutputFile(
+    "progress.json", (),
+    "the finished chunks and the SHA-256 of each Parquet part (resume and verification)")
+REPORT = OutputFile("report.html", (), "the reviewer report (one self-contained page)")
+FIGURES = OutputFile("figures", (), "the report's figures (PNG and SVG)")
+TABLES = OutputFile("tables", (), "the report's tables (Markdown and LaTeX)")
+
+#: Every file and folder of an out folder, in the order the documentation lists them.
+FILES: tuple[OutputFile, ...] = (SUMMARY, SAMPLES, SOBOL, SOBOL_CONVERGENCE, SCENARIOS,
+                                 PARAMETERS, COVERAGE, PROVENANCE, MANIFEST, PROGRESS, REPORT,
+                                 FIGURES, TABLES)
+
+#: The files of a finished run that a fresh start removes (besides the Parquet parts).
+RESULT_FILES: tuple[str, ...] = (PROGRESS.name, SUMMARY.name, SCENARIOS.name, MANIFEST.name,
+                                 SOBOL.name, SOBOL_CONVERGENCE.name, PARAMETERS.name,
+                                 COVERAGE.name, PROVENANCE.name, REPORT.name)
