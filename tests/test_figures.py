@@ -161,3 +161,43 @@ def test_default_axes_is_pyplots_current_axes() -> None:
         assert ax is plt.gca()
     finally:
         plt.close("all")
+
+
+def _results():
+    from pathlib import Path
+
+    from uncertainty.report.results import Results
+
+    rng = np.random.default_rng(1)
+    summary = _summary().assign(sd=1.0, p50=1.0, n=200)
+    samples = pd.DataFrame({"hidden_flows_mt_copper": rng.lognormal(6, 0.3, 200)})
+    scen = pd.DataFrame([("recycling", "tmr_mt", 1.0, 1.0, 0.9, 1.1, -0.35, -0.4, -0.3),
+                         ("recycling", "hidden_flows_mt", 1.0, 1.0, 0.9, 1.1, -0.36, -0.4, -0.3)],
+                        columns=["scenario", "metric", "nominal", "mean", "p2_5", "p97_5",
+                                 "reduction_mean", "reduction_p2_5", "reduction_p97_5"])
+    return Results(Path("out/x"), {"run": {"name": "x"}}, summary, pd.DataFrame(), samples,
+                   sobol=_sobol(), convergence=_convergence(), scenarios=scen)
+
+
+def test_the_figures_are_reachable_from_loaded_results() -> None:
+    res = _results()
+    assert repr(res) == "<Results of 'x': 10 metrics, 200 samples, Sobol indices, 1 scenario(s)>"
+    with figures.style():
+        for ax in (res.plot_distribution("hidden_flows_mt_copper"),
+                   res.plot_sobol("hidden_flows_mt"), res.plot_convergence("hidden_flows_mt"),
+                   res.plot_hidden_by_metal(), res.plot_hidden_by_country(),
+                   res.plot_per_vehicle(), res.plot_scenarios()):
+            assert ax.get_figure() is not None
+            ax.get_figure().clf()
+
+
+def test_results_without_a_table_say_so() -> None:
+    from uncertainty.store import ResultsError
+
+    res = _results()
+    with pytest.raises(ResultsError, match="no samples of 'tmr_mt'"):
+        res.plot_distribution("tmr_mt")
+    from dataclasses import replace
+
+    with pytest.raises(ResultsError, match="holds no sobol results"):
+        replace(res, sobol=None).plot_sobol("hidden_flows_mt")

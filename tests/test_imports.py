@@ -95,3 +95,26 @@ def test_the_api_functions_are_the_real_ones_with_typed_signatures():
         assert "Parameters" in (func.__doc__ or ""), name
     assert inspect.signature(uncertainty.monte_carlo).parameters["seed"].default is None
     assert inspect.signature(uncertainty.sobol).parameters["seed"].default is None
+
+
+def test_result_reprs_are_one_short_line():
+    from uncertainty import dists
+
+    ds = uncertainty.load_dataset(ROOT / "distributions")
+    mc = uncertainty.monte_carlo(ds, 32, seed=1)
+    si = uncertainty.sobol_indices(lambda x: x[:, 0] + 2 * x[:, 1],
+                                   {"a": dists.Uniform(0, 1), "b": dists.Uniform(0, 1)}, 64,
+                                   seed=1)
+    for res, start in ((mc, "<MonteCarloResult: 32 samples x "), (si, "<SobolResult: 1 output")):
+        text = repr(res)
+        assert text.startswith(start) and "\n" not in text and len(text) < 160, text
+
+
+def test_a_dataset_without_a_seed_is_refused():
+    import pytest
+
+    from uncertainty.config import ConfigError
+
+    ds = uncertainty.load_dataset(ROOT / "distributions")
+    with pytest.raises(ConfigError, match="seed.*required when the input is a Dataset"):
+        uncertainty.monte_carlo(ds, 8)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from uncertainty.metrics import HEADLINE_NAMES, metric_label, metric_unit
-from uncertainty.report.tables import show_bidi
+from uncertainty.report.text import show_bidi
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,7 +66,7 @@ _LINES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 def _text(s: object) -> str:
     """Text from data made safe for matplotlib: no mathtext from ``$``, and each
     bidirectional control character written as its code point, ``<U+202E>``
-    (:func:`uncertainty.report.tables.show_bidi`), so that an SVG text cannot be reordered."""
+    (:func:`uncertainty.report.text.show_bidi`), so that an SVG text cannot be reordered."""
 
     return show_bidi(s).replace("$", r"\$")
 

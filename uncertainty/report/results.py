@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from uncertainty import outputs, store
 from uncertainty.metrics import HEADLINE_NAMES
+from uncertainty.report import figures
 from uncertainty.store import ResultsError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Results", "load_results"]
 
@@ -30,9 +34,13 @@ LEVELS = ("parameter", "systematic", "metal-kind", "mine", "country")
 
 
 # ------------------------------------------------------------------ loading
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Results:
-    """Everything a report shows, as loaded from one out folder (no I/O after loading)."""
+    """Everything a report shows, as loaded from one out folder (no I/O after loading).
+
+    The ``plot_*`` methods draw the report's figures from these tables
+    (:mod:`uncertainty.report.figures`) and return the matplotlib Axes.
+    """
 
     out_dir: Path
     manifest: dict[str, Any]
@@ -47,6 +55,56 @@ class Results:
     notes: tuple[str, ...] = field(default=())
     coverage: pd.DataFrame | None = None
     provenance: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.summary)} metrics", f"{len(self.samples):,} samples"]
+        if self.sobol is not None:
+            parts.append("Sobol indices")
+        if self.scenarios is not None:
+            parts.append(f"{self.scenarios['scenario'].nunique()} scenario(s)")
+        return f"<Results of {self.run_name or self.out_dir.name!r}: {', '.join(parts)}>"
+
+    def plot_distribution(self, metric: str = "hidden_flows_mt", **kwargs: Any) -> Axes:
+        """Histogram of a metric's samples (:func:`~uncertainty.report.figures.plot_distribution`)."""
+        if metric not in self.samples:
+            raise ResultsError(f"{self.out_dir}: no samples of {metric!r} were kept "
+                               f"(kept: {', '.join(self.samples.columns)})")
+        return figures.plot_distribution(self.samples[metric], self.row(metric), metric=metric,
+                                         **kwargs)
+
+    def plot_sobol(self, metric: str = "hidden_to_material_ratio", level: str = "parameter",
+                   **kwargs: Any) -> Axes:
+        """S1 and ST of the top factors (:func:`~uncertainty.report.figures.plot_sobol`)."""
+        return figures.plot_sobol(self._need("sobol"), metric=metric, level=level,
+                                  labels=self.mine_names or None, **kwargs)
+
+    def plot_convergence(self, metric: str = "hidden_to_material_ratio",
+                         level: str = "parameter", **kwargs: Any) -> Axes:
+        """ST against N (:func:`~uncertainty.report.figures.plot_convergence`)."""
+        return figures.plot_convergence(self._need("convergence"), metric=metric, level=level,
+                                        **kwargs)
+
+    def plot_hidden_by_metal(self, **kwargs: Any) -> Axes:
+        """Hidden flows by metal (:func:`~uncertainty.report.figures.plot_hidden_by_metal`)."""
+        return figures.plot_hidden_by_metal(self.summary, **kwargs)
+
+    def plot_hidden_by_country(self, **kwargs: Any) -> Axes:
+        """Hidden flows by country (:func:`~uncertainty.report.figures.plot_hidden_by_country`)."""
+        return figures.plot_hidden_by_country(self.summary, **kwargs)
+
+    def plot_per_vehicle(self, **kwargs: Any) -> Axes:
+        """Hidden flow per vehicle (:func:`~uncertainty.report.figures.plot_per_vehicle`)."""
+        return figures.plot_per_vehicle(self.summary, **kwargs)
+
+    def plot_scenarios(self, **kwargs: Any) -> Axes:
+        """Scenario changes (:func:`~uncertainty.report.figures.plot_scenarios`)."""
+        return figures.plot_scenarios(self._need("scenarios"), **kwargs)
+
+    def _need(self, name: str) -> pd.DataFrame:
+        df = getattr(self, name)
+        if df is None:
+            raise ResultsError(f"{self.out_dir}: the run holds no {name} results")
+        return df
 
     @property
     def run_name(self) -> str:

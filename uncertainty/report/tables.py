@@ -23,6 +23,7 @@ import pandas as pd
 
 from uncertainty.metrics import metric_unit
 from uncertainty.report.results import LEVELS, Results, _conf_label
+from uncertainty.report.text import BIDI_CONTROLS, show_bidi
 
 __all__ = [
     "BIDI_CONTROLS",
@@ -131,19 +132,6 @@ _LATEX_SPECIAL = {
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 
 
-#: Unicode bidirectional formatting characters: embeddings, overrides, isolates and
-#: marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C). Text from data or run
-#: files that holds one could reorder what a reader sees around it.
-BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-_BIDI_RE = re.compile(f"[{BIDI_CONTROLS}]")
-
-
-def show_bidi(text: object) -> str:
-    """``text`` with each bidirectional control character written as its code point,
-    ``<U+202E>``, so that it is seen and cannot reorder the text around it."""
-    return _BIDI_RE.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", str(text))
-
-
 def escape_markdown(text: object) -> str:
     """Text safe in a Markdown table cell: bidirectional controls shown as code points
     (:func:`show_bidi`; in the file ``&lt;U+202E&gt;``, rendered ``<U+202E>``), HTML
@@ -165,7 +153,7 @@ def _e(text: object) -> str:
     """HTML text content: escaped, and isolated in ``<bdi>`` when it holds a
     bidirectional control character (the page's CSS isolates cells and headings too)."""
     t = html.escape(str(text), quote=True)
-    return f"<bdi>{t}</bdi>" if _BIDI_RE.search(t) else t
+    return f"<bdi>{t}</bdi>" if show_bidi(t) != t else t
 
 
 def html_attr(text: object) -> str:

@@ -29,7 +29,7 @@ def _default_outputs(k: int, multi: bool) -> list[str]:
     return [f"y{i}" for i in range(k)] if multi else ["y"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SobolResult:
     """Sobol' indices of k outputs with respect to D factors.
 
@@ -91,6 +91,11 @@ class SobolResult:
     params: tuple[str, ...] = ()
     groups: tuple[str, ...] | None = None
     Y: np.ndarray | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"<SobolResult: {len(self.outputs)} output(s) x {len(self.factors)} "
+                f"{self.level} factor(s), N = {self.n_base:,}, {self.ci_method} "
+                f"{self.conf_level:.0%} intervals; .to_frame() for the indices>")
 
     @property
     def second_order(self) -> bool:

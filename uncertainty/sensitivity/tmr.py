@@ -142,7 +142,7 @@ CI_METHODS = ("normal", "percentile")
 
 
 # =========================================================================== results
-@dataclass
+@dataclass(repr=False)
 class TmrSobolResult:
     """Sobol indices of the TMR model at one or more levels.
 
@@ -202,6 +202,11 @@ class TmrSobolResult:
     s2: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
     tol_reached: bool | None = None
+
+    def __repr__(self) -> str:
+        return (f"<TmrSobolResult: {', '.join(self.metrics)} by {', '.join(self.levels)}; "
+                f"N = {self.n_base:,}, {self.n_params:,} parameters, seed {self.seed}; "
+                ".to_frame() or .top() for the indices>")
 
     def to_frame(self) -> pd.DataFrame:
         """The indices (``sobol.csv``)."""
