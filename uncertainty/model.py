@@ -131,11 +131,12 @@ class Chain(NamedTuple):
 
 
 class Switches(NamedTuple):
-    """One scenario's switches as kernel inputs (``Model.switches``)."""
+    """Switch sets as kernel inputs, one row per set (``Model.switches``): the kernels
+    evaluate set ``sc`` with ``recycled[sc], clean[sc], lfp[sc]``."""
 
-    recycled: np.ndarray  # (K,) recycled share per metal
-    clean: float  # factor on hidden flow per kWh
-    lfp: float  # target LFP share, -1 for the data's mix
+    recycled: np.ndarray  # (S, K) recycled share per metal
+    clean: np.ndarray  # (S,) factor on hidden flow per kWh
+    lfp: np.ndarray  # (S,) target LFP share, -1 for the data's mix
 BATTERY_METALS = ("lithium", "cobalt", "nickel")
 
 
@@ -232,9 +233,12 @@ class Model:
                      self.secondary_fraction, self.nev, self.intensity, self.battery_metal,
                      self.countries.index(self.domestic), self.lfp_index)
 
-    def switches(self, scenario: Scenario) -> Switches:
-        """A scenario's switches as kernel inputs."""
-        return Switches(*self.scenario_arrays(scenario))
+    def switches(self, scenarios: Sequence[Scenario]) -> Switches:
+        """Switch sets as kernel inputs (a row per scenario)."""
+        arrs = [self.scenario_arrays(s) for s in scenarios]
+        return Switches(np.array([a[0] for a in arrs], dtype=float).reshape(len(arrs), -1),
+                        np.array([a[1] for a in arrs], dtype=float),
+                        np.array([a[2] for a in arrs], dtype=float))
 
     def scenario_arrays(self, scenario: Scenario) -> tuple[np.ndarray, float, float]:
         """Return (recycled share per metal, clean-energy factor, LFP target or -1)."""
@@ -502,15 +506,18 @@ def prep_layout(n_metals, n_vehicles):
 
 
 @_jit
-def prepare(glob, prep, ch, recycled, clean, lfp, mix):
+def prepare(glob, prep, ch, sw, sc, mix):
     """Everything of one row that depends on the global inputs only (``ch`` the
-    :class:`Chain`; ``recycled, clean, lfp`` the :class:`Switches`).
+    :class:`Chain`; switch set ``sc`` of the :class:`Switches` ``sw``).
 
     ``prep`` layout: D (V*K, t metal per vehicle), dem (K, fleet demand t), fk (K,
     recycling factor), ehf (K, energy HF t/t), eused (K, energy used t/t), counts (V),
     Dv (V, t per vehicle), batD (V, battery-metal t per vehicle), material (t),
     energy_hf (t, fleet).
     """
+    recycled = sw.recycled[sc]
+    clean = sw.clean[sc]
+    lfp = sw.lfp[sc]
     off = ch.off
     n_chems = ch.n_chems
     fab_yield = ch.fab_yield
@@ -676,11 +683,11 @@ def outputs(state, prep, out, ch, hk, headline_only=False):
 
 
 @_jit
-def finish(hs, us, glob, out, ch, recycled, clean, lfp, wk):
+def finish(hs, us, glob, out, ch, sw, sc, wk):
     """Turn group sums ``hs``/``us`` (G,) and one global vector into all metrics.
 
-    ``ch`` is the model's :class:`Chain`, ``recycled, clean, lfp`` one scenario's
-    :class:`Switches`; ``wk`` is a work array of length :func:`work_size`.
+    ``ch`` is the model's :class:`Chain`, ``sw, sc`` the :class:`Switches` and the set
+    evaluated; ``wk`` is a work array of length :func:`work_size`.
     """
     K = ch.n_metals
     V = ch.n_vehicles
@@ -691,7 +698,7 @@ def finish(hs, us, glob, out, ch, recycled, clean, lfp, wk):
     state = wk[np_:np_ + 2 * K + n_countries]
     hk = wk[np_ + 2 * K + n_countries:np_ + 3 * K + n_countries]
     mix = wk[np_ + 3 * K + n_countries:np_ + 3 * K + n_countries + n_chems]
-    prepare(glob, prep, ch, recycled, clean, lfp, mix)
+    prepare(glob, prep, ch, sw, sc, mix)
     aggregate(hs, us, glob, prep, state, ch)
     outputs(state, prep, out, ch, hk)
 
@@ -704,10 +711,8 @@ GLOBAL_BLOCKS = (
 
 
 def kernel_args(model: Model, scenario: Scenario | None = None) -> tuple:
-    """The arguments :func:`finish` takes after ``hs, us, glob, out`` and before ``wk``:
-    the model's :class:`Chain` and the scenario's :class:`Switches` fields."""
-    sw = model.switches(scenario or Scenario())
-    return (model.chain(), sw.recycled, sw.clean, sw.lfp)
+    """The model's :class:`Chain` and the scenario's :class:`Switches` (one set)."""
+    return (model.chain(), model.switches([scenario or Scenario()]))
 
 
 def work_size(model: Model) -> int:
@@ -729,7 +734,8 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs)
     site_stop = mines.site_stop
     n_groups = mines.n_groups
     n, M = grade.shape
-    ch, recycled, clean, lfp = fargs
+    ch, sw = fargs
+    sw_recycled, sw_clean, sw_lfp = sw
     (c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal, c_group_country,
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
     off = c_off
@@ -741,6 +747,7 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs)
         ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
                    c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
                    c_domestic, c_lfp)
+        sw = Switches(sw_recycled, sw_clean, sw_lfp)
         hs = np.zeros(n_groups)
         us = np.zeros(n_groups)
         wk = np.empty(nwork)
@@ -775,7 +782,7 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs)
             gi = mine_group[m]
             hs[gi] += mine_weight[m] * hf
             us[gi] += mine_weight[m] * used
-        finish(hs, us, glob[i], out[i], ch, recycled, clean, lfp, wk)
+        finish(hs, us, glob[i], out[i], ch, sw, 0, wk)
 
 
 def evaluate(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: np.ndarray,

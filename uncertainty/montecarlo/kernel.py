@@ -29,6 +29,7 @@ from uncertainty.model import (
     Chain,
     Model,
     Scenario,
+    Switches,
     evaluate,
     finish,
     mine_terms,
@@ -160,14 +161,13 @@ def draws(space: ParameterSpace) -> Draws:
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, scen_rec, scen_clean, scen_lfp,
-               nwork):
+def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, sw, nwork):
     """Metrics of samples ``start .. start + count - 1`` into ``out[scenario, i]``.
 
     ``sp`` the :class:`Draws` of the parameter space, ``fp`` the :class:`FastPath`
     tables, ``mines`` the model's :class:`~uncertainty.model.MineArrays`, ``ch`` its
-    :class:`~uncertainty.model.Chain`; ``scen_*`` one row per scenario of its
-    :class:`~uncertainty.model.Switches`; ``nwork`` the length of ``finish``'s work array.
+    :class:`~uncertainty.model.Chain`, ``sw`` the :class:`~uncertainty.model.Switches`
+    (a row per scenario); ``nwork`` the length of ``finish``'s work array.
 
     Per sample: the global vector (:func:`_draw_globals`); then the mines, in tiles of
     ``_mckernels.TILE``, through the fast path's phases (uniforms, inverse normal CDF
@@ -196,14 +196,15 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, scen_rec, scen_clean,
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
     off, n_metals = c_off, c_metals
     M = mine_group.shape[0]
-    S = scen_clean.shape[0]
+    sw_recycled, sw_clean, sw_lfp = sw
+    S = sw_clean.shape[0]
     T = mk.TILE
     if tab.shape[1] != mk.N_ROWS or tab.shape[2] != T:
-        # the compiled kernel embeds _mckernels as it was (uncertainty/_cache.py stamps
+        # the compiled kernel embeds _kernels as it was (uncertainty/_cache.py stamps
         # the cache with the whole package; this guards a cache it cannot see): refuse,
         # never index past arrays
         raise RuntimeError("stale numba cache: the compiled Monte Carlo kernel does not match "
-                           "uncertainty/_mckernels.py; run make clean-cache")
+                           "uncertainty/montecarlo/_kernels.py; run make clean-cache")
     o_g = off[0]
     o_s = off[1]
     o_r = off[2]
@@ -228,6 +229,7 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, scen_rec, scen_clean,
         ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
                    c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
                    c_domestic, c_lfp)
+        sw = Switches(sw_recycled, sw_clean, sw_lfp)
         glob = np.empty((_BLOCK, 3 * ((n_globals + 2) // 3)))  # whole calls of three uniforms
         U = np.empty((mg.DIR_ROWS, dir_member.shape[1]))
         W = np.empty((2, dir_member.shape[1]))
@@ -301,14 +303,7 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, scen_rec, scen_clean,
                 ps = pe
             for b in range(nb_):
                 for sc in range(S):
-                    finish(hs[b], usb[b], glob[b], out[sc, i0 + b], ch, scen_rec[sc],
-                           scen_clean[sc], scen_lfp[sc], wk)
-
-
-def _scenario_stack(model: Model, scenarios: list[Scenario]) -> tuple[np.ndarray, ...]:
-    arrs = [model.scenario_arrays(s) for s in scenarios]
-    return (np.array([a[0] for a in arrs]), np.array([a[1] for a in arrs], dtype=float),
-            np.array([a[2] for a in arrs], dtype=float))
+                    finish(hs[b], usb[b], glob[b], out[sc, i0 + b], ch, sw, sc, wk)
 
 
 def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, count: int,
@@ -332,7 +327,7 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
     ndarray, shape (n_scenarios, count, n_metrics)
     """
     scenarios = scenarios or [Scenario()]
-    rec, clean, lfp = _scenario_stack(model, scenarios)
+    sw = model.switches(scenarios)
     out = np.empty((len(scenarios), count, len(model.metric_names)))
     if sampler == "sobol":
         step = max(1, min(count, 2048))
@@ -347,8 +342,8 @@ def evaluate_chunk(model: Model, space: ParameterSpace, seed: int, start: int, c
         return out
     # per-call tables of the fast path (O(mines) NumPy, negligible against a chunk)
     args = (np.uint64(seed), start, count, out, draws(space),
-            FastPath(*mk.mine_tables(model, space)), model.mine_arrays(), model.chain(), rec,
-            clean, lfp, work_size(model))
+            FastPath(*mk.mine_tables(model, space)), model.mine_arrays(), model.chain(), sw,
+            work_size(model))
     if not _mc_kernel.overloads:  # first call in this process: compile or load from cache
         with mk.vector_interleave(2):
             _mc_kernel(*args)

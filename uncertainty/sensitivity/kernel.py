@@ -27,6 +27,7 @@ from uncertainty.model import (
     Chain,
     Model,
     Scenario,
+    Switches,
     aggregate,
     finish,
     mine_terms,
@@ -170,7 +171,7 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
     off, n_metals, n_vehicles = c_off, c_metals, c_vehicles
     n_chems, n_countries, group_country = c_chems, c_countries, c_group_country
-    rec, clean, lfp = sw.recycled, sw.clean, sw.lfp
+    sw_recycled, sw_clean, sw_lfp = sw
     n, M = gA.shape
     D = gptr.shape[0] - 1
     n_out = out_idx.shape[0]
@@ -190,6 +191,7 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
         ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
                    c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
                    c_domestic, c_lfp)
+        sw = Switches(sw_recycled, sw_clean, sw_lfp)
         G = np.empty(L)
         R = np.empty(L)
         H = np.empty(L)
@@ -249,14 +251,14 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
                         usedA[j] = U[j - a]
                     hs[mine_group[j]] += mine_weight[j] * H[j - a]
                     us[mine_group[j]] += mine_weight[j] * U[j - a]
-            finish(hs, us, gl, res, ch, rec, clean, lfp, wk)
+            finish(hs, us, gl, res, ch, sw, 0, wk)
             for q in range(n_out):
                 if which == 0:
                     yB[q, i] = res[out_idx[q]]
                 else:
                     yA[q, i] = res[out_idx[q]]
         # A's preparation and state, reused by every factor that leaves globals alone
-        prepare(globA[i], prepA, ch, rec, clean, lfp, mix)
+        prepare(globA[i], prepA, ch, sw, 0, mix)
         aggregate(hs, us, globA[i], prepA, stateA, ch)
         for f in range(D):
             only_mines = gptr[f + 1] == gptr[f]
@@ -311,11 +313,11 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
             elif only_mines:
                 outputs(state2, prepA, res, ch, hk)
             elif head:
-                prepare(globF, wk, ch, rec, clean, lfp, mix)
+                prepare(globF, wk, ch, sw, 0, mix)
                 aggregate(hs2, us2, globF, wk, state3, ch)
                 outputs(state3, wk, res, ch, hk, True)
             else:
-                finish(hs2, us2, globF, res, ch, rec, clean, lfp, wk)
+                finish(hs2, us2, globF, res, ch, sw, 0, wk)
             for q in range(n_out):
                 yAB[q, i, f] = res[out_idx[q]]
 
@@ -425,7 +427,7 @@ def _run_kernel(job: SobolJob, x: Design
     head = model.metric_names[: len(HEADLINE)] == HEADLINE and bool(
         np.all(out_idx < len(HEADLINE)))
     _ab_kernel(x, job.encoding, out_idx, head, yA, yB, yAB, model.mine_arrays(), model.chain(),
-               model.switches(job.scenario), work_size(model), len(model.metric_names))
+               model.switches([job.scenario]), work_size(model), len(model.metric_names))
     return yA, yB, yAB
 
 
