@@ -954,17 +954,27 @@ def evaluate_reference(model: Model, grade: np.ndarray, stripping: np.ndarray,
     per_nev = (counts[:, nev] * Hv[:, nev]).sum(axis=1) / counts[:, nev].sum(axis=1)
     per_ice = (counts[:, ~nev] * Hv[:, ~nev]).sum(axis=1) / counts[:, ~nev].sum(axis=1)
     tmr = hf_total + used_total
-    cols = [tmr / 1e6, hf_total / 1e6, used_total / 1e6, material / 1e6, hf_total / material,
-            material / tmr, 1.0 - hf_c[:, dom] / hf_total, per_nev / per_ice,
-            energy_hf / hf_total]
-    cols += list((hf_k / 1e6).T) + list((hf_k / hf_total[:, None]).T) + list((hk + uk).T)
-    cols += list(Hv.T)
+    col = {"tmr_mt": tmr / 1e6, "hidden_flows_mt": hf_total / 1e6,
+           "used_extraction_mt": used_total / 1e6, "material_in_cars_mt": material / 1e6,
+           "hidden_to_material_ratio": hf_total / material, "share_entering_cars": material / tmr,
+           "hidden_abroad_share": 1.0 - hf_c[:, dom] / hf_total,
+           "nev_to_icev_hidden_ratio": per_nev / per_ice,
+           "energy_hidden_share": energy_hf / hf_total}
+    for k, metal in enumerate(model.metals):
+        col[f"hidden_flows_mt_{metal}"] = hf_k[:, k] / 1e6
+        col[f"hidden_share_{metal}"] = hf_k[:, k] / hf_total
+        col[f"tmr_coefficient_{metal}"] = hk[:, k] + uk[:, k]
     bm = model.battery_metal > 0
-    for v in np.nonzero(nev)[0]:
-        cols.append(D[:, v, bm].sum(axis=1) / Dv[:, v])
-        cols.append((D[:, v, bm] * hk[:, bm]).sum(axis=1) / Hv[:, v])
-    cols += list((hf_c / 1e6).T)
-    return np.column_stack(cols)
+    for v, name in enumerate(model.vehicles):
+        col[f"hidden_per_vehicle_t_{name}"] = Hv[:, v]
+        if nev[v]:
+            col[f"battery_metals_material_share_{name}"] = D[:, v, bm].sum(axis=1) / Dv[:, v]
+            col[f"battery_metals_hidden_share_{name}"] = \
+                (D[:, v, bm] * hk[:, bm]).sum(axis=1) / Hv[:, v]
+    for c, country in enumerate(model.countries):
+        col[f"hidden_flows_mt_country_{country.lower()}"] = hf_c[:, c] / 1e6
+    # the registry's order (uncertainty.metrics.metric_names), by name
+    return np.column_stack([col[m] for m in model.metric_names])
 
 
 def nominal_inputs(model: Model, n: int = 1
