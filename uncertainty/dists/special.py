@@ -74,9 +74,8 @@ betaincinv_sym = _by_symbol("__pyx_fuse_0betaincinv", 3)
 # Why this exists: the Monte Carlo kernels evaluate the inverse normal CDF billions of
 # times (every normal, lognormal and truncated-normal input of every sample). SciPy's
 # ``ndtri`` through the ctypes pointer above is an opaque call that LLVM can neither
-# inline nor optimise with its caller (about 17 ns a call against 12 ns for
-# ``ndtri_fast``, uniform p, best of several runs on the 2-core development machine;
-# 14 ns against 8 ns in the central region). ``ndtri_fast`` is Wichura's algorithm
+# inline nor optimise with its caller (the performance page compares the two).
+# ``ndtri_fast`` is Wichura's algorithm
 # AS 241 (PPND16), the published double-precision algorithm: three rational functions
 # of degree 7 with approximation error below 1e-16, written in plain numba so that it
 # compiles into its caller.

@@ -1,24 +1,17 @@
-"""Private numba helpers of the Monte Carlo kernel (:func:`uncertainty.montecarlo._mc_kernel`):
+"""Private numba helpers of the Monte Carlo kernel (``uncertainty.montecarlo.kernel._mc_kernel``):
 the tiles of mines, their tables and the kernel's design.
 
 A sample of the default model evaluates 1,784 mines: per mine one Philox call (three
 42-bit uniforms), three inverse normal CDFs (AS 241), two exponentials and the mine
 equation; and 206 global rows, 120 of them Dirichlet members drawn by Marsaglia-Tsang
-gammas. As one scalar loop through ``dists.ppf_kernel`` this cost about 120-150 ns per
-mine (one thread, shared 2-core machine); with these helpers, compiled under
-:func:`vector_interleave` (as :func:`uncertainty.montecarlo.evaluate_chunk` does),
-17.6-18.6 ns in the shared machine's fast periods (fastest of several passes;
-20-27 ns in its slow ones). Where the time
-goes, per mine and thread: uniforms 3.9 ns, central inverse CDF 3.8, tail list 1.5,
-tail inverse CDF 2.3-2.6, exponentials and mine equation 4.0-4.2, group sums 0.5; per
-sample, spread over its mines, the global rows 4.0-4.3 us (2.3 ns a mine: uniforms 0.3
-us, the normal family 0.65, Dirichlet draws 2.2-2.5 and shares 0.8) and the metrics
-1.2-1.5 us (0.7-0.8 ns a mine). Every phase is a loop of independent
-iterations bound by the number of its operations (Philox's multiplies, shifts and
-xors; the polynomials' FMAs) or, where one iteration is a long chain of dependent
-operations (a division, a square root, another division), by how many iterations the
-out-of-order window can overlap: such loops are split into stages, one loop each
-(see the profile notes in the README's benchmark section).
+gammas. The helpers are compiled under :func:`vector_interleave` (as
+:func:`uncertainty.montecarlo.evaluate_chunk` does). Every phase is a loop of
+independent iterations bound by the number of its operations (Philox's multiplies,
+shifts and xors; the polynomials' FMAs) or, where one iteration is a long chain of
+dependent operations (a division, a square root, another division), by how many
+iterations the out-of-order window can overlap: such loops are split into stages, one
+loop each. Where the time goes, phase by phase, is on the documentation's performance
+page.
 
 1. **Tiles of mines, phase by phase** (``TILE`` mines, scratch arrays in L1): each phase
    is a simple loop that LLVM turns into AVX2 code, four mines per instruction:
@@ -119,11 +112,9 @@ def vector_interleave(count: int) -> Iterator[None]:
     An LLVM option is process-wide: this holds a lock, and the Monte Carlo kernel is
     compiled (or loaded from numba's cache) inside it, nothing else. Two vectors per
     iteration give the out-of-order core two independent chains in the Philox and
-    exponential loops: 19.8 -> 19.0 ns a mine on one thread. It changes which
-    instructions run, never an operation or its order (no fastmath: LLVM may not
-    reassociate), so results are the same bytes: a 3,000-sample chunk of the default
-    model compiled both ways was compared when this was introduced. The tests that
-    call the tile functions directly compile them without it.
+    exponential loops. It changes which instructions run, never an operation or its
+    order (no fastmath: LLVM may not reassociate), so results are the same bytes. The
+    tests that call the tile functions directly compile them without it.
     """
     with _INTERLEAVE_LOCK:
         llvm.set_option("", f"--force-vector-interleave={count}")
@@ -306,7 +297,7 @@ def central_tile(n, tab, A, SG, Z):
     Vectorised (the conditionals become blends). The recovery arguments come first, in
     a loop of their own; then the three lanes of a mine share one loop iteration: each
     ndtri is a chain of about 30 dependent operations, and three independent chains
-    keep the floating-point units busy (2.4 -> 1.2 ns per ndtri, with Estrin's scheme).
+    keep the floating-point units busy (with Estrin's scheme for the polynomials).
     """
     T = TILE
     for j in range(n):
@@ -359,8 +350,7 @@ def tail_tile(nt, TI, TP, TZ, TF, Z):
     :func:`~uncertainty.montecarlo._vmath.ndtri_tail` in four loops, one per stage (the log's division, the rest of
     the log, square root, rational function): as one loop its chain of dependent
     operations (a division, the square root, another division) is longer than the
-    out-of-order window can overlap (5.8 -> 4.0 ns per argument; the log in two loops,
-    2.2 -> 1.9 ns). ``TF`` is scratch like ``TZ``. The list is padded to a multiple of
+    out-of-order window can overlap. ``TF`` is scratch like ``TZ``. The list is padded to a multiple of
     eight (two vectors of four: :func:`vector_interleave`) with an inert argument, so
     that no scalar remainder loop runs."""
     n8 = min((nt + np.uint64(7)) & ~np.uint64(7), TP.shape[0], TZ.shape[0],
@@ -417,8 +407,8 @@ def mine_tile(n_runs, bounds, run_metal, sys_g, sys_s, sys_r, tab, Z, SG, HW, E)
     so that its systematic factors are loop constants: an indexed load
     ``sys_g[metal[j]]`` would stop LLVM from vectorising the loop (it cannot rule out
     that the load reads what the loop writes). The exponentials come first, in a loop
-    of their own (``E``, scratch of ``2 TILE``): one loop for everything was a chain of
-    dependent operations too long for the out-of-order window (4.8 -> 4.1 ns a mine).
+    of their own (``E``, scratch of ``2 TILE``): one loop for everything would be a
+    chain of dependent operations too long for the out-of-order window.
     """
     T = np.uint64(TILE)  # unsigned like j: T + j needs no negative-index fix-up
     for j in range(T):  # the whole tile (a short last tile's extra lanes are never read)
