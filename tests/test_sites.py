@@ -9,6 +9,7 @@ equations of :func:`uncertainty.model.site_terms`.
 
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
@@ -21,11 +22,19 @@ from uncertainty.data import (
     DEFAULT_ARCHETYPES,
     OTHER_YEAR_FACTOR,
     YEAR_TO_YEAR_GRADE,
+    Dataset,
     DataValidationError,
+    choose_archetype,
     load_dataset,
     read_archetypes,
 )
-from uncertainty.model import build_model, evaluate, evaluate_reference, mine_flows
+from uncertainty.model import (
+    allocation_shares,
+    build_model,
+    evaluate,
+    evaluate_reference,
+    mine_flows,
+)
 from uncertainty.montecarlo import evaluate_chunk
 from uncertainty.sensitivity.factors import factors_for
 from uncertainty.space import SpaceError, build_space
@@ -59,6 +68,34 @@ def site_tables(**zinc: str) -> dict[str, list[dict[str, str]]]:
 
 def site_dataset(tmp_path, **zinc):
     return load_dataset(write_dataset(tmp_path, **site_tables(**zinc)))
+
+
+def with_columns(rows: list[dict[str, str]], **defaults: str) -> list[dict[str, str]]:
+    """``rows`` with the columns of ``defaults`` added where a row lacks them (every row
+    of a written table needs the first row's columns)."""
+    return [{**defaults, **r} for r in rows]
+
+
+def write_archetypes(folder, edit=None, extra=()) -> dict[str, list[int]]:
+    """The default archetype table written into ``folder`` as archetypes.csv, with the
+    cells of ``edit`` (``{(archetype, column): value}``) changed and the rows ``extra``
+    (``{column: value}``, the rest copied from the archetype named) appended; returns the
+    line numbers of each archetype."""
+    with DEFAULT_ARCHETYPES.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for (name, col), v in (edit or {}).items():
+        (row,) = [r for r in rows if r["archetype"] == name]
+        row[col] = v
+    rows += [dict(next(r for r in rows if r["archetype"] == e["archetype"]), **e)
+             for e in extra]
+    with (folder / "archetypes.csv").open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    lines: dict[str, list[int]] = {}
+    for k, r in enumerate(rows):
+        lines.setdefault(r["archetype"], []).append(k + 2)
+    return lines
 
 
 # -------------------------------------------------------------- allocation, by hand
@@ -369,3 +406,210 @@ def test_cli_run_without_a_price_exits_2_and_writes_nothing(tmp_path, capsys):
     assert len(err) == 1 and "economic allocation needs a price" in err[0]
     assert "give price_usd_per_t for zinc" in err[0]
     assert not out.exists()
+
+
+# -------------------------------------------- archetype cells, choice, site provenance
+@pytest.mark.parametrize(("blank", "cell", "column"), [
+    ({"grade": "", "grade_unit": ""}, "grade_median", "grade"),
+    ({"mill_recovery": ""}, "recovery_mode", "mill_recovery"),
+    ({"stripping_ratio": "", "stripping_gsd": ""}, "sr_median", "stripping_ratio"),
+    ({"grade_gsd": ""}, "grade_log_sd", "grade_gsd"),  # a synthetic row's spread
+    ({"recovery_sd": ""}, "recovery_max", "recovery_sd"),
+])
+def test_blank_archetype_cell_needed_by_a_fill_refused(tmp_path, blank, cell, column):
+    """A blank archetype cell that a fill needs is an error naming archetypes.csv, the
+    archetype's row, its column and the mines.csv row (not a NaN that passes)."""
+    folder = write_dataset(tmp_path, mines={(0, k): v for k, v in blank.items()})
+    line = write_archetypes(folder, {("cu_porphyry", cell): ""})["cu_porphyry"][0]
+    with pytest.raises(DataValidationError, match=(
+            rf"archetypes\.csv: row {line} \(archetype=cu_porphyry\), column '{cell}': "
+            rf"blank, but mines\.csv row 2 \(mine_id=CU-CHL-001\) needs it to fill "
+            rf"{column}")) as err:
+        load_dataset(folder)
+    assert err.value.file.endswith("archetypes.csv") and err.value.column == cell
+
+
+def test_archetype_value_breaking_the_column_rule_refused(tmp_path):
+    """A value filled from an archetype is checked against the mines.csv column's rule."""
+    folder = write_dataset(tmp_path, mines={(0, "mill_recovery"): ""})
+    line = write_archetypes(folder, {("cu_porphyry", "recovery_mode"): "1.5"})["cu_porphyry"][0]
+    with pytest.raises(DataValidationError, match=(
+            rf"archetypes\.csv: row {line} \(archetype=cu_porphyry\), column 'recovery_mode': "
+            r"fills mines\.csv row 2 \(mine_id=CU-CHL-001\), column 'mill_recovery' with "
+            r"1\.5, which must be in \(0, 1\]")):
+        load_dataset(folder)
+
+
+def test_a_blank_archetype_cell_no_fill_needs_is_fine(tmp_path):
+    """Whole-ore processing: a blank conc_grade of the archetype leaves the row's blank."""
+    folder = write_dataset(tmp_path, mines={(0, "conc_grade"): "", (0, "grade_gsd"): ""})
+    write_archetypes(folder, {("cu_porphyry", "conc_grade"): "",
+                              ("cu_porphyry", "sr_log_sd"): ""})
+    ds = load_dataset(folder)
+    assert math.isnan(ds.mines["conc_grade"].iloc[0])
+    assert math.isfinite(ds.mines["grade_gsd"].iloc[0])
+
+
+def test_duplicate_archetype_refused(tmp_path):
+    folder = write_dataset(tmp_path, mines={(0, "grade"): "", (0, "grade_unit"): ""})
+    lines = write_archetypes(folder, extra=[{"archetype": "cu_porphyry", "metal": "zinc"}])
+    first, again = lines["cu_porphyry"]
+    with pytest.raises(DataValidationError, match=(
+            rf"archetypes\.csv: row {again} \(archetype=cu_porphyry\), column 'archetype': "
+            rf"duplicate archetype \(each must be unique; first on row {first}\) "
+            r"\(got 'cu_porphyry'\)")):
+        load_dataset(folder)
+
+
+def test_follower_provenance_takes_the_lead_stripping_source(tmp_path):
+    """A follower's blank stripping ratio is the lead's: its stripping_source is the
+    lead's, and its blank synthetic flag is computed from that source."""
+    t = site_tables(stripping_ratio="", synthetic="", grade_source="synthetic",
+                    recovery_source="synthetic")
+    t["mines"] = with_columns(t["mines"], grade_source="", stripping_source="",
+                              recovery_source="")
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    zn = ds.mines.set_index("mine_id").loc["S1-ZN"]
+    assert zn["stripping_source"] == "synthetic"  # the lead's (MINE is a synthetic row)
+    assert bool(zn["synthetic"]) is True
+
+
+@pytest.mark.parametrize(("metal", "method", "country", "want"), [
+    ("nickel", "open_pit", "CAN", "ni_sulphide"),  # not ni_laterite, reserved for others
+    ("nickel", "open_pit", "IDN", "ni_laterite"),
+    ("nickel", "underground", "IDN", "ni_sulphide"),  # the row's mining method first
+    ("lithium", "underground", "CHL", "li_spodumene"),  # not a brine archetype
+    ("lithium", "underground", "AUS", "li_spodumene"),
+    ("lithium", "brine", "CHL", "li_brine"),
+    ("lithium", "brine", "USA", "li_brine"),  # no general brine archetype: the fallback
+    ("copper", "underground", "COD", "cu_sediment"),  # no underground copper archetype
+    ("copper", "underground", "CHL", "cu_porphyry"),
+    ("iron", "open_pit", "AUS", "fe_hematite"),
+    ("iron", "open_pit", "SWE", "fe_magnetite"),
+    ("gold", "open_pit", "CHL", ""),
+])
+def test_choose_archetype_reserved_only_for_its_countries(metal, method, country, want):
+    assert choose_archetype(read_archetypes(DEFAULT_ARCHETYPES), metal, method, country) == want
+
+
+def test_choose_archetype_without_a_general_archetype_falls_back():
+    """A metal whose archetypes are all reserved: the first of its mining method."""
+    table = read_archetypes(DEFAULT_ARCHETYPES).drop(index="cu_porphyry")
+    assert choose_archetype(table, "copper", "open_pit", "CHL") == "cu_sediment"
+
+
+def test_nickel_open_pit_outside_the_laterite_countries(tmp_path):
+    t = base_tables()
+    t["countries"].append({"iso3": "CAN", "name": "Canada"})
+    t["metals"].append(dict(t["metals"][0], metal="nickel", display_name="Nickel"))
+    t["mines"].append(dict(MINE, mine_id="NI-CAN-001", metal="nickel", country="CAN",
+                           archetype="", grade="", grade_unit="", conc_grade=""))
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    r = ds.mines.set_index("mine_id").loc["NI-CAN-001"]
+    arche = read_archetypes(DEFAULT_ARCHETYPES).loc["ni_sulphide"]
+    assert r["archetype"] == "ni_sulphide"
+    assert r["grade"] == pytest.approx(arche["grade_median"] / 100, rel=RTOL)
+
+
+def test_missing_price_lead_is_the_largest_explicit_share(tmp_path):
+    """Without a price the main product stays blank; the site's lead (its stripping draw)
+    is the row with the largest explicit allocation share, not the site's first row."""
+    t = site_tables(alloc_economic="0.3")  # the zinc row comes first in the file
+    t["metals"][0]["price_usd_per_t"] = ""
+    t["mines"][2]["alloc_economic"] = "0.7"
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    assert list(ds.mines["mine_id"]) == ["CU-CHL-002", "S1-CU", "S1-ZN"]
+    model = build_model(ds, allocation="economic")
+    assert model.mine_lead.tolist() == [0, 1, 1]
+    np.testing.assert_allclose(allocation_shares(ds, "economic"), [0.8, 0.7, 0.3])
+
+
+def test_missing_price_lead_ties_take_the_first_row(tmp_path):
+    t = site_tables(alloc_economic="0.5")
+    t["metals"][0]["price_usd_per_t"] = ""
+    t["mines"][2]["alloc_economic"] = "0.5"
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    assert list(ds.mines["mine_id"]) == ["CU-CHL-002", "S1-ZN", "S1-CU"]
+
+
+# ------------------------------------------------------- docs/data.md, gaps and sites
+def test_zero_stripping_ratio_has_no_spread(tmp_path):
+    """A reported stripping ratio of 0 (no waste rock) gets stripping_gsd = 1, not the
+    year-to-year spread of a lognormal around 0."""
+    t = base_tables()
+    t["mines"][0].update(stripping_ratio="0", stripping_gsd="", synthetic="false")
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    r = ds.mines.iloc[0]
+    assert r["stripping_source"] == "reported" and r["stripping_gsd"] == 1.0
+
+
+def test_lead_reported_stripping_given_on_a_follower(tmp_path):
+    """A site's stripping ratio may be given on any of its rows: a lead that leaves it
+    blank and says 'reported' takes the follower's value (and provenance)."""
+    t = site_tables(stripping_ratio="2.5", synthetic="false")
+    t["mines"] = with_columns(t["mines"], stripping_source="")
+    t["mines"][2].update(stripping_ratio="", stripping_source="reported", synthetic="false")
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    m = ds.mines.set_index("mine_id")
+    assert m.loc[["S1-CU", "S1-ZN"], "stripping_ratio"].tolist() == [2.5, 2.5]
+    assert m.loc[["S1-CU", "S1-ZN"], "stripping_source"].tolist() == ["reported"] * 2
+    # the row that gives it says otherwise: an error
+    t["mines"][1]["stripping_source"] = "other_year"
+    with pytest.raises(DataValidationError, match=r"row \d \(mine_id=S1-CU\), column "
+                                                  r"'stripping_source': the rows of site 'S1' "
+                                                  r"share one stripping ratio; line 3 gives "
+                                                  r"it, as 'other_year'"):
+        load_dataset(write_dataset(tmp_path / "other", **t))
+    # no row of the site gives it: still an error, naming the row that claims it
+    t["mines"][1]["stripping_ratio"] = ""
+    with pytest.raises(DataValidationError, match=r"row \d \(mine_id=S1-CU\), column "
+                                                  r"'stripping_ratio': blank, but "
+                                                  r"stripping_source says 'reported'"):
+        load_dataset(write_dataset(tmp_path / "none", **t))
+
+
+def test_imputed_value_with_explicit_spread_truncated_at_the_archetype(tmp_path):
+    arche = read_archetypes(DEFAULT_ARCHETYPES).loc["cu_porphyry"]
+    t = base_tables()
+    t["mines"][0].update(grade="", grade_unit="", grade_gsd="1.3", mill_recovery="",
+                         recovery_sd="0.02", synthetic="false")
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    r = ds.mines.iloc[0]
+    assert r["grade_source"] == "imputed" and r["grade_gsd"] == 1.3
+    assert (r["grade_low"], r["grade_high"]) == pytest.approx(
+        (arche["grade_min"] / 100, arche["grade_max"] / 100), rel=RTOL)
+    assert (r["recovery_low"], r["recovery_high"]) == (arche["recovery_min"],
+                                                       arche["recovery_max"])
+    space = build_space(None, ds, build_model(ds))
+    d = space.dists[space.names.index("grade[CU-CHL-001]")]
+    assert isinstance(d, dists.TruncatedLogNormal) and d.gsd == pytest.approx(1.3)
+
+
+def test_missing_price_error_names_the_metals_line(tmp_path):
+    t = site_tables()
+    t["metals"][1]["price_usd_per_t"] = ""
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    with pytest.raises(DataValidationError, match=r"metals\.csv: row 3 \(metal=zinc\), column "
+                                                  r"'price_usd_per_t': economic allocation"):
+        allocation_shares(ds, "economic")
+    metals = ds.tables["metals"][ds.tables["metals"]["metal"] != "zinc"]
+    absent = Dataset(ds.path, {**ds.tables, "metals": metals}, ds.hashes, ds.fills)
+    with pytest.raises(DataValidationError, match=r"metals\.csv: .*column 'price_usd_per_t': "
+                                                  r".*zinc is absent from metals\.csv"):
+        allocation_shares(absent, "main-product")
+
+
+def test_imputed_value_without_archetype_keeps_its_explicit_spread(tmp_path):
+    """A co-product without archetype (gold, as the importer writes it): its imputed
+    recovery with an explicit spread has no range to be truncated at."""
+    t = site_tables(metal="gold", archetype="", mill_recovery="0.7", recovery_sd="0.15",
+                    recovery_source="imputed")
+    t["mines"] = with_columns(t["mines"], recovery_source="")
+    t["mines"][2]["stripping_ratio"] = ""  # the site's, from the copper row's archetype
+    t["metals"][1].update(metal="gold", display_name="Gold")
+    t["supply"] = t["supply"][:1]
+    t["vehicles"] = [v for v in t["vehicles"] if v["metal"] != "zinc"]
+    ds = load_dataset(write_dataset(tmp_path, **t))
+    r = ds.mines.set_index("mine_id").loc["S1-ZN"]
+    assert r["recovery_source"] == "imputed" and r["recovery_sd"] == 0.15
+    assert math.isnan(r["recovery_low"]) and math.isnan(r["recovery_high"])

@@ -306,12 +306,17 @@ def allocation_shares(ds: Dataset, allocation: str) -> np.ndarray:
         price = metals_tab.get("price_usd_per_t")
         lacking = [m for m in members["metal"]
                    if price is None or not float(price.get(m, np.nan)) > 0]
+        first = lacking[0] if lacking else "?"
+        names, metal_lines = list(ds.tables["metals"]["metal"]), ds.lines.get("metals", [])
+        line = metal_lines[names.index(first)] if first in names and \
+            len(metal_lines) == len(names) else None
         raise DataValidationError(
             ds.path / "metals.csv", f"{allocation} allocation needs a price for every metal "
             f"of co-product site '{site}' (mines.csv rows {', '.join(members['mine_id'])}); "
             f"give price_usd_per_t for {', '.join(lacking)}, explicit {col} cells, or "
-            "another allocation", row_id=f"metal={lacking[0] if lacking else '?'}",
-            column="price_usd_per_t", value="")
+            "another allocation" + ("" if first in names else
+                                    f" ({first} is absent from metals.csv)"),
+            row=line, row_id=f"metal={first}", column="price_usd_per_t", value="")
     if col == "main_product":
         return np.array([bool(v) for v in vals], dtype=float)
     return vals.to_numpy(float)

@@ -69,6 +69,10 @@ class Dataset:
     fills : pandas.DataFrame
         The blanks of ``mines.csv`` that were filled: mine_id, column, value, rule
         (:func:`complete_mines`).
+    lines : Mapping[str, list[int]]
+        Table name -> the line number of each of its rows in its file (for error
+        messages; ``mines`` in the order of ``tables["mines"]``). Empty for a dataset
+        built by hand.
     """
 
     path: Path
@@ -76,6 +80,7 @@ class Dataset:
     hashes: Mapping[str, str] = field(default_factory=dict)
     fills: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["mine_id", "column", "value", "rule"]))
+    lines: Mapping[str, list[int]] = field(default_factory=dict)
 
     @property
     def mines(self) -> pd.DataFrame:
@@ -202,7 +207,8 @@ def load_dataset(path: str | Path) -> Dataset:
     ):
         _check_refs(p[name], tables[name], SPECS[name], column, valid, what, lines[name])
     tables["mines"], lines["mines"], fills = complete_mines(
-        p["mines"], tables["mines"], lines["mines"], tables["metals"], archetypes)
+        p["mines"], tables["mines"], lines["mines"], tables["metals"], archetypes,
+        bounds.get("mines"))
     if fills["rule"].str.contains("archetype").any():
         hashes[ARCHETYPE_FILE] = sha256_file(arche_path)
     _check_shares(p["supply"], tables["supply"], "metal", "supply", lines["supply"])
@@ -261,7 +267,7 @@ def load_dataset(path: str | Path) -> Dataset:
     for g in GLOBAL_PARAMETERS:
         if g not in glob:
             raise DataValidationError(p["globals"], f"parameter '{g}' must be defined", value=g)
-    return Dataset(root, tables, hashes, fills)
+    return Dataset(root, tables, hashes, fills, lines)
 
 
 

@@ -12,7 +12,7 @@ for ``imputed`` and ``synthetic``), and groups the rows of one co-product site
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,9 +21,12 @@ import pandas as pd
 
 from uncertainty.data.schema import (
     SHARE_TOLERANCE,
+    SPECS,
+    Bound,
     DataValidationError,
 )
 from uncertainty.data.tables import (
+    PLAUSIBILITY_FILE,
     _read_csv,
 )
 from uncertainty.resources import default_dataset
@@ -87,6 +90,7 @@ _ARCHETYPE_COLUMNS = ("archetype", "metal", "mining_method", "grade_unit", "grad
                       "grade_median", "grade_max", "grade_log_sd", "sr_min", "sr_median",
                       "sr_max", "sr_log_sd", "recovery_min", "recovery_mode", "recovery_max",
                       "conc_grade")
+_MINE_COLUMNS = {c.name: c for c in SPECS["mines"].columns}
 #: The three per-mine values, their spread column and their provenance column.
 MINE_VALUES = (("grade", "grade_gsd", "grade_source"),
                ("stripping_ratio", "stripping_gsd", "stripping_source"),
@@ -101,12 +105,34 @@ TRUNCATION_COLUMNS = {"grade": ("grade_low", "grade_high"),
 def read_archetypes(path: Path) -> pd.DataFrame:
     """An archetype table (``archetypes.csv``: one row per deposit archetype, with its
     metal, mining method, grade unit and the min / median / max and log-sd of grade and
-    stripping ratio, the recovery min / mode / max and the concentrate grade)."""
+    stripping ratio, the recovery min / mode / max and the concentrate grade).
+
+    Numeric cells may be blank (NaN); a fill that needs one is an error
+    (:func:`complete_mines`). ``attrs["path"]`` is the file and ``attrs["lines"]`` the
+    line number of each archetype, for error messages.
+
+    Raises
+    ------
+    DataValidationError
+        A missing column, an empty or repeated archetype name, a cell that is not a
+        number or blank, an unknown grade unit.
+    """
     raw, lines = _read_csv(path)
     missing = [c for c in _ARCHETYPE_COLUMNS if c not in raw.columns]
     if missing:
         raise DataValidationError(path, f"missing column(s) {', '.join(map(repr, missing))}")
     out = raw[list(_ARCHETYPE_COLUMNS)].copy()
+    first: dict[str, int] = {}
+    for i, name in enumerate(out["archetype"]):
+        if str(name).strip() == "":
+            raise DataValidationError(path, "must not be empty", row=lines[i],
+                                      column="archetype", value=name)
+        if name in first:
+            raise DataValidationError(
+                path, f"duplicate archetype (each must be unique; first on row "
+                f"{lines[first[name]]})", row=lines[i], row_id=f"archetype={name}",
+                column="archetype", value=name)
+        first[name] = i
     for c in _ARCHETYPE_COLUMNS[4:]:
         vals = []
         for i, v in enumerate(out[c]):
@@ -123,22 +149,44 @@ def read_archetypes(path: Path) -> pd.DataFrame:
             raise DataValidationError(path, f"must be one of {', '.join(ARCHETYPE_GRADE_UNITS)}",
                                       row=lines[i], row_id=f"archetype={out['archetype'].iloc[i]}",
                                       column="grade_unit", value=u)
-    return out.set_index("archetype", drop=False)
+    out = out.set_index("archetype", drop=False)
+    out.attrs["path"] = path
+    out.attrs["lines"] = {str(a): lines[i] for i, a in enumerate(out["archetype"])}
+    return out
 
 
 def choose_archetype(arche: pd.DataFrame, metal: str, method: str, country: str) -> str:
-    """The archetype a row without one gets: among the metal's archetypes of its mining
-    method (all of the metal's, if none has that method), the one for its country
-    (:data:`ARCHETYPE_COUNTRIES`), else the first general one, else the first; '' when
-    the table has no archetype of the metal."""
+    """The archetype a row without one gets ('' when the table has no archetype of the
+    metal).
+
+    An archetype of :data:`ARCHETYPE_COUNTRIES` is reserved for its countries; the
+    others are general. A brine archetype suits brine rows only, an open-pit or
+    underground one the other rows (a *compatible* method). In order:
+
+    1. among the metal's archetypes of the row's mining method (if none, of a compatible
+       method; if none, all of the metal's), the one reserved for the row's country;
+    2. else the metal's first general archetype of the row's mining method, else of a
+       compatible method (if the metal has no archetype of a compatible method: of any
+       method);
+    3. else (no such general archetype) the first archetype of step 1's candidates.
+    """
     of_metal = arche[arche["metal"] == metal]
-    same = of_metal[of_metal["mining_method"] == method]
-    pool = same if len(same) else of_metal
-    for a in pool.index:
+    if not len(of_metal):
+        return ""
+    methods = of_metal["mining_method"].astype(str)
+    names = [str(a) for a in of_metal.index]
+    same = [a for a, m in zip(names, methods, strict=True) if m == method]
+    compatible = [a for a, m in zip(names, methods, strict=True)
+                  if (m == "brine") == (method == "brine")]
+    pool = same or compatible or names
+    for a in pool:
         if country in ARCHETYPE_COUNTRIES.get(a, frozenset()):
-            return str(a)
-    general = [a for a in pool.index if a not in ARCHETYPE_COUNTRIES]
-    return str(general[0]) if general else (str(pool.index[0]) if len(pool) else "")
+            return a
+    for cand in ((same, compatible) if compatible else (names,)):
+        general = [a for a in cand if a not in ARCHETYPE_COUNTRIES]
+        if general:
+            return general[0]
+    return pool[0]
 
 
 def _blank(x: object) -> bool:
@@ -149,8 +197,10 @@ class _Filler:
     """Fills the blanks of ``mines.csv`` by the rules of :func:`complete_mines`."""
 
     def __init__(self, path: Path, mines: pd.DataFrame, lines: list[int],
-                 metals: pd.DataFrame, archetypes: Callable[[], pd.DataFrame]) -> None:
+                 metals: pd.DataFrame, archetypes: Callable[[], pd.DataFrame],
+                 bounds: Mapping[str, Bound] | None = None) -> None:
         self.path, self.lines, self.archetypes = path, lines, archetypes
+        self.bounds = dict(bounds or {})
         self.rows: list[dict[str, Any]] = [
             {str(k): v for k, v in r.items()} for r in mines.to_dict("records")]
         self.metals = metals.set_index("metal")
@@ -160,6 +210,54 @@ class _Filler:
         return DataValidationError(self.path, rule, row=self.lines[i],
                                    row_id=f"mine_id={self.rows[i]['mine_id']}", column=column,
                                    value=value)
+
+    def where(self, i: int) -> str:
+        """Row ``i`` as ``mines.csv row 4 (mine_id=...)``."""
+        return f"{self.path.name} row {self.lines[i]} (mine_id={self.rows[i]['mine_id']})"
+
+    def arche_fail(self, a: pd.Series, cell: str, rule: str,
+                   value: object) -> DataValidationError:
+        """An error in cell ``cell`` of archetype ``a``'s row of the archetype table."""
+        table = self.archetypes()
+        name = str(a["archetype"])
+        return DataValidationError(table.attrs.get("path", ARCHETYPE_FILE), rule,
+                                   row=table.attrs.get("lines", {}).get(name),
+                                   row_id=f"archetype={name}", column=cell, value=value)
+
+    def cell(self, i: int, a: pd.Series, cell: str, need: str) -> float:
+        """The number in cell ``cell`` of archetype ``a``, which row ``i`` needs to fill
+        ``need``; a blank cell is an error."""
+        x = float(a[cell])
+        if math.isnan(x):
+            raise self.arche_fail(a, cell, f"blank, but {self.where(i)} needs it to fill "
+                                  f"{need} (give the value in the archetype table, or in "
+                                  f"{self.path.name})", "")
+        return x
+
+    def broken(self, column: str, x: float) -> str:
+        """The rule of mines.csv ``column`` (its hard rule, then its plausibility bound,
+        moved by plausibility.csv) that ``x`` breaks; '' when none."""
+        spec = _MINE_COLUMNS[column]
+        if spec.rule is not None and not spec.rule[1](x):
+            return spec.rule[0]
+        bound = self.bounds.get(column, spec.bound)
+        if bound is not None and not bound.holds(x):
+            return (f"is outside the plausibility bound {bound.text(column)} ({bound.reason};"
+                    f" to allow it, set another bound in {PLAUSIBILITY_FILE})")
+        return ""
+
+    def checked(self, i: int, column: str, x: float, arches: list[pd.Series],
+                cell: str) -> float:
+        """``x``, the value row ``i`` takes for ``column`` from cell ``cell`` of
+        ``arches`` (one archetype, or the pooled underground ones), checked against the
+        column's rule like a value given in mines.csv."""
+        rule = self.broken(column, x)
+        if rule:
+            bad = [a for a in arches if self.broken(column, float(a[cell]))]
+            a = (bad or arches)[0]
+            raise self.arche_fail(a, cell, f"fills {self.where(i)}, column '{column}' with "
+                                  f"{x:g}, which {rule}", float(a[cell]))
+        return x
 
     def metal_value(self, metal: str, column: str) -> float:
         """A metals.csv cell (NaN when the metal, the column or the value is absent)."""
@@ -193,27 +291,50 @@ class _Filler:
                             f"{ARCHETYPE_FILE})", a)
         return cast(pd.Series, table.loc[a])
 
-    def underground_pool(self) -> tuple[float, float, float, float]:
-        """min, median, max and log-sd of the stripping ratio over the underground
-        archetypes (geometric mean of their medians, mean log-sd, widest range)."""
-        t = self.archetypes()
-        u = t[t["mining_method"] == "underground"]
-        if not len(u):
-            return math.nan, math.nan, math.nan, math.nan
-        med = float(np.exp(np.mean(np.log(u["sr_median"].to_numpy(float)))))
-        return (float(u["sr_min"].min()), med, float(u["sr_max"].max()),
-                float(u["sr_log_sd"].mean()))
+    def stripping_archetypes(self, i: int, column: str) -> list[pd.Series]:
+        """The archetypes whose stripping statistics row ``i`` takes: its archetype's; for
+        an underground row whose archetype is not underground, every underground archetype
+        of the table (pooled: geometric mean of the medians, mean log-sd, widest range)."""
+        r = self.rows[i]
+        if "_sr" in r:  # the site's (set by :meth:`stripping`)
+            return cast(list[pd.Series], r["_sr"])
+        a = self.arche(i, column)
+        if r["mining_method"] == "underground" and a["mining_method"] != "underground":
+            t = self.archetypes()
+            u = t[t["mining_method"] == "underground"]
+            if not len(u):
+                raise self.fail(i, column, "blank, and no archetype can fill it: the row is "
+                                "underground and the archetype table has no underground "
+                                "archetype")
+            return [cast(pd.Series, u.iloc[k]) for k in range(len(u))]
+        return [a]
+
+    def stripping_stat(self, i: int, arches: list[pd.Series], cell: str, need: str) -> float:
+        """``cell`` (sr_min, sr_median, sr_max, sr_log_sd) of ``arches``, pooled."""
+        xs = [self.cell(i, a, cell, need) for a in arches]
+        if len(xs) == 1:
+            return xs[0]
+        if cell == "sr_median":
+            return float(np.exp(np.mean(np.log(xs))))
+        return {"sr_min": min, "sr_max": max}.get(cell, lambda v: float(np.mean(v)))(xs)
 
     # ------------------------------------------------------------------ per row
-    def provenance(self, i: int) -> None:
+    def sources(self, i: int) -> None:
+        """The provenance columns; a stripping ratio said to be reported (or other_year)
+        but blank is checked per site (another row of the site may give it)."""
         r = self.rows[i]
         synthetic = r["synthetic"]
         for value, _, source in MINE_VALUES:
             src = str(r[source])
             blank = _blank(r[value])
             if src in ("reported", "other_year") and blank:
-                raise self.fail(i, value, f"blank, but {source} says '{src}' (a {src} value "
-                                "must be given; leave the source blank or say imputed)")
+                if value == "stripping_ratio":
+                    r["_sr_claim"] = src
+                else:
+                    raise self.fail(i, value, f"blank, but {source} says '{src}' (a {src} value"
+                                    " must be given; leave the source blank or say imputed)")
+            if value == "stripping_ratio":
+                r["_sr_source_given"] = src != ""
             if src == "":
                 if blank:
                     src = "imputed"
@@ -222,7 +343,12 @@ class _Filler:
                 else:
                     src = "reported"
             r[source] = src
-        if synthetic is None:
+
+    def synthetic_flag(self, i: int) -> None:
+        """A blank ``synthetic``, from the sources (after a site's rows took its
+        stripping source)."""
+        r = self.rows[i]
+        if r["synthetic"] is None:
             self.put(i, "synthetic", all(r[c] == "synthetic" for _, _, c in MINE_VALUES),
                      "true when grade, stripping ratio and recovery are all synthetic")
 
@@ -240,7 +366,8 @@ class _Filler:
                 raise self.fail(i, "grade_unit", f"grade is blank and its archetype "
                                 f"'{a['archetype']}' reports grades as {a['grade_unit']}: "
                                 f"grade_unit must be {basis} or blank", r["grade_unit"])
-            self.put(i, "grade", float(a["grade_median"]) / div,
+            x = self.cell(i, a, "grade_median", "grade") / div
+            self.put(i, "grade", self.checked(i, "grade", x, [a], "grade_median"),
                      f"the median grade of archetype {a['archetype']}")
             if _blank(r["grade_unit"]):
                 self.put(i, "grade_unit", basis, f"the grade unit of archetype {a['archetype']}")
@@ -249,12 +376,14 @@ class _Filler:
                             r["grade_unit"])
         if _blank(r["mill_recovery"]):
             a = self.arche(i, "mill_recovery")
-            self.put(i, "mill_recovery", float(a["recovery_mode"]),
+            x = self.cell(i, a, "recovery_mode", "mill_recovery")
+            self.put(i, "mill_recovery", self.checked(i, "mill_recovery", x, [a], "recovery_mode"),
                      f"the modal recovery of archetype {a['archetype']}")
         if _blank(r["conc_grade"]) and str(r["archetype"]) != "":
             a = self.arche(i, "conc_grade")  # no concentrate grade there: whole-ore processing
             if not math.isnan(float(a["conc_grade"])):
-                self.put(i, "conc_grade", float(a["conc_grade"]),
+                x = self.checked(i, "conc_grade", float(a["conc_grade"]), [a], "conc_grade")
+                self.put(i, "conc_grade", x,
                          f"the concentrate grade of archetype {a['archetype']}")
         if _blank(r["refining_recovery"]):
             m = str(r["metal"])
@@ -271,30 +400,32 @@ class _Filler:
             self.put(i, "stripping_ratio", 0.0, "brine operations move no waste rock")
             return
         a = self.arche(i, "stripping_ratio")
-        if r["mining_method"] == "underground" and a["mining_method"] != "underground":
-            lo, med, hi, sd = self.underground_pool()
-            if math.isnan(med):
-                raise self.fail(i, "stripping_ratio", "blank, and no archetype can fill it: "
-                                "the row is underground and the archetype table has no "
-                                "underground archetype")
-            r["_sr"] = (lo, med, hi, sd)
-            self.put(i, "stripping_ratio", med, "the pooled stripping ratio of the "
-                     "underground archetypes")
-            return
-        r["_sr"] = (float(a["sr_min"]), float(a["sr_median"]), float(a["sr_max"]),
-                    float(a["sr_log_sd"]))
-        self.put(i, "stripping_ratio", float(a["sr_median"]),
-                 f"the median stripping ratio of archetype {a['archetype']}")
+        rule = (f"the median stripping ratio of archetype {a['archetype']}"
+                if r["mining_method"] != "underground" or a["mining_method"] == "underground"
+                else "the pooled stripping ratio of the underground archetypes")
+        arches = self.stripping_archetypes(i, "stripping_ratio")
+        x = self.stripping_stat(i, arches, "sr_median", "stripping_ratio")
+        self.put(i, "stripping_ratio", self.checked(i, "stripping_ratio", x, arches, "sr_median"),
+                 rule)
+        r["_sr"] = arches
 
     def spreads(self, i: int) -> None:
+        """Blank spreads by provenance; an imputed value's range (even with an explicit
+        spread) from its archetype."""
         r = self.rows[i]
         metal = str(r["metal"])
         for value, spread, source in MINE_VALUES:
-            if not _blank(r[spread]) or (value == "stripping_ratio" and r.get("_follower")):
-                continue
+            if value == "stripping_ratio" and r.get("_follower"):
+                continue  # the site's: its lead row's
             src = str(r[source])
+            given = not _blank(r[spread])
             lo_c, hi_c = TRUNCATION_COLUMNS[value]
-            if src in ("reported", "other_year"):
+            if value == "stripping_ratio" and (r["mining_method"] == "brine"
+                                               or float(r["stripping_ratio"]) == 0.0):
+                if not given:  # a ratio of 0 stays 0, whatever its provenance
+                    self.put(i, spread, 1.0, "no waste rock: no spread")
+                continue
+            if not given and src in ("reported", "other_year"):
                 f = OTHER_YEAR_FACTOR if src == "other_year" else 1.0
                 if value == "grade":
                     x = math.exp(f * YEAR_TO_YEAR_GRADE.get(metal, YEAR_TO_YEAR_GRADE_OTHER))
@@ -306,36 +437,47 @@ class _Filler:
                 self.put(i, spread, x, f"the year-to-year spread of {value} ({src}"
                          f"{', x sqrt 2' if f != 1.0 else ''})")
                 continue
-            if value == "stripping_ratio" and (r["mining_method"] == "brine"
-                                               or float(r["stripping_ratio"]) == 0.0):
-                self.put(i, spread, 1.0, "no waste rock: no spread")
-                continue
-            if value == "stripping_ratio" and "_sr" in r:  # the site's archetype range
-                lo, _, hi, sd = r["_sr"]
-                self.put(i, spread, math.exp(sd), f"the across-deposit spread of the site's "
-                         f"stripping ratio ({src})")
+            ranged = r["archetype"] != "" or (value == "stripping_ratio" and "_sr" in r)
+            if given and (src != "imputed" or not ranged):
+                continue  # an explicit spread (an imputed value without archetype: no range)
+            rng = f"{lo_c} and {hi_c} (the range of its imputed {value})"
+            if value == "stripping_ratio":
+                arches = self.stripping_archetypes(i, spread)
+                if not given:
+                    x = math.exp(self.stripping_stat(i, arches, "sr_log_sd", spread))
+                    name = ("the site's stripping ratio" if "_sr" in r
+                            else f"archetype {arches[0]['archetype']}")
+                    self.put(i, spread, self.checked(i, spread, x, arches, "sr_log_sd"),
+                             f"the across-deposit spread of {name} ({src})")
                 if src == "imputed":
-                    r[lo_c], r[hi_c] = lo, hi
+                    r[lo_c] = self.stripping_stat(i, arches, "sr_min", rng)
+                    r[hi_c] = self.stripping_stat(i, arches, "sr_max", rng)
                 continue
             a = self.arche(i, spread)
-            name = a["archetype"]
             if value == "grade":
                 div = ARCHETYPE_GRADE_UNITS[str(a["grade_unit"])][0]
-                x, lo, hi = (math.exp(float(a["grade_log_sd"])), float(a["grade_min"]) / div,
-                             float(a["grade_max"]) / div)
-            elif value == "stripping_ratio":
-                lo, hi = float(a["sr_min"]), float(a["sr_max"])
-                x = math.exp(float(a["sr_log_sd"]))
-            else:
-                lo, hi = float(a["recovery_min"]), float(a["recovery_max"])
+                if not given:
+                    x = math.exp(self.cell(i, a, "grade_log_sd", spread))
+                    self.put(i, spread, self.checked(i, spread, x, [a], "grade_log_sd"),
+                             f"the across-deposit spread of archetype {a['archetype']} ({src})")
+                if src == "imputed":
+                    r[lo_c] = self.cell(i, a, "grade_min", rng) / div
+                    r[hi_c] = self.cell(i, a, "grade_max", rng) / div
+                continue
+            need = spread if not given else rng
+            lo = self.cell(i, a, "recovery_min", need)
+            hi = self.cell(i, a, "recovery_max", need)
+            if not given:
                 x = min(max((hi - lo) / 3.92, 1e-3), 0.5)
-            self.put(i, spread, x, f"the across-deposit spread of archetype {name} ({src})")
+                self.put(i, spread, self.checked(i, spread, x, [a], "recovery_max"),
+                         f"the across-deposit spread of archetype {a['archetype']} ({src})")
             if src == "imputed":
                 r[lo_c], r[hi_c] = lo, hi
 
 
 def complete_mines(path: Path, mines: pd.DataFrame, lines: list[int], metals: pd.DataFrame,
-                   archetypes: Callable[[], pd.DataFrame]
+                   archetypes: Callable[[], pd.DataFrame],
+                   bounds: Mapping[str, Bound] | None = None,
                    ) -> tuple[pd.DataFrame, list[int], pd.DataFrame]:
     """Fill the blanks of ``mines.csv``, group its rows into sites and check the sites.
 
@@ -344,20 +486,33 @@ def complete_mines(path: Path, mines: pd.DataFrame, lines: list[int], metals: pd
     * ``site_id`` blank: the row is its own site (site id = mine id).
     * Provenance (``grade_source``, ``stripping_source``, ``recovery_source``): a blank
       value is ``imputed`` (or stays ``synthetic`` if the source says so); a blank source
-      of a given value is ``synthetic`` on a synthetic row, else ``reported``.
-      ``synthetic`` blank: true when all three values are synthetic.
+      of a given value is ``synthetic`` on a synthetic row, else ``reported``. A
+      ``reported`` or ``other_year`` source of a blank value is an error, except for a
+      stripping ratio that another row of the site gives.
     * ``archetype`` blank: :func:`choose_archetype`. ``grade``, ``mill_recovery``,
       ``conc_grade`` blank: the archetype's median grade (and its unit), modal recovery,
       concentrate grade (blank: whole-ore processing). ``refining_recovery`` blank:
-      metals.csv ``refining_recovery``.
-    * A site's rows share one stripping ratio and its spread: the first given on the
-      site's rows (rows that give another are an error), else its archetype's median
-      (brine: 0; an underground row whose archetype is not underground: the pooled
-      underground archetypes).
+      metals.csv ``refining_recovery``. A value taken from the archetype table is checked
+      against the column's rule and plausibility bound (``bounds``: the dataset's, for
+      mines.csv), and an archetype cell a fill needs must not be blank (else an error
+      naming the archetype table's row and column and the mines.csv row).
+    * A site's rows share one stripping ratio, its provenance and its spread: the first
+      given on the site's rows (rows that give another are an error), else its
+      archetype's median (brine: 0; an underground row whose archetype is not
+      underground: the pooled underground archetypes). The site's ``stripping_source``
+      is that of the row giving the value (if blank there: a ``reported`` or
+      ``other_year`` said on a blank row; rows saying another are an error).
+    * The site's lead row (its stripping draw) is its main product; without one (a
+      missing price), the row with the largest explicit ``alloc_economic``, else
+      ``alloc_mass`` (ties: the first), else the site's first row.
+    * ``synthetic`` blank: true when all three sources are synthetic (a follower's
+      stripping source is its site's).
     * Spreads blank, by provenance: reported, the year-to-year spreads
       (:data:`YEAR_TO_YEAR_GRADE` ...); other_year, those x :data:`OTHER_YEAR_FACTOR`;
-      imputed, the archetype's across-deposit spread, truncated at its min and max
-      (:data:`TRUNCATION_COLUMNS`); synthetic, the across-deposit spread.
+      imputed, the archetype's across-deposit spread; synthetic, the across-deposit
+      spread. A stripping ratio of 0 has no spread (``stripping_gsd`` 1). An imputed
+      value, with a blank or an explicit spread, is truncated at its archetype's min
+      and max (:data:`TRUNCATION_COLUMNS`).
     * Allocation: per site, ``alloc_economic`` = price x production over the site's
       total revenue (metals.csv ``price_usd_per_t``), ``alloc_mass`` = production over
       the site's, ``main_product`` = the highest-revenue row; a single-row site gets 1,
@@ -378,7 +533,7 @@ def complete_mines(path: Path, mines: pd.DataFrame, lines: list[int], metals: pd
     fills : pandas.DataFrame
         mine_id, column, value, rule: one row per filled cell.
     """
-    f = _Filler(path, mines, lines, metals, archetypes)
+    f = _Filler(path, mines, lines, metals, archetypes, bounds)
     rows = f.rows
     explicit = {str(r["site_id"]) for r in rows if r["site_id"] != ""}
     sites: dict[str, list[int]] = {}
@@ -404,15 +559,22 @@ def complete_mines(path: Path, mines: pd.DataFrame, lines: list[int], metals: pd
                              f"{lines[seen[m]]}); one row per metal and site", m)
             seen[m] = i
     for i in range(len(rows)):
-        f.provenance(i)
+        f.sources(i)
         f.values(i)
     order: list[int] = []
     for sid, members in sites.items():
+        explicit = [c for c in ("alloc_economic", "alloc_mass")
+                    if not any(_blank(rows[i][c]) for i in members)]
         _site_allocation(f, sid, members)
-        main = [i for i in members if rows[i]["main_product"] is True]
-        members[:] = main[:1] + [i for i in members if i not in main[:1]]  # the lead first
+        lead = next((i for i in members if rows[i]["main_product"] is True), None)
+        if lead is None:  # no main product (a missing price): the largest explicit share
+            lead = max(members, key=lambda i: float(rows[i][explicit[0]])) if explicit \
+                else members[0]
+        members[:] = [lead] + [i for i in members if i != lead]  # the lead first
         order.extend(members)
         _site_stripping(f, sid, members)
+    for i in range(len(rows)):
+        f.synthetic_flag(i)
     for i in range(len(rows)):
         f.spreads(i)
     for sid, members in sites.items():  # the lead's stripping spread is the site's
@@ -446,8 +608,23 @@ def _site_stripping(f: _Filler, sid: str, members: list[int]) -> None:
                              f"{col}; line {f.lines[vals[0]]} gives {a:g}", b)
     for i in members[1:]:
         rows[i]["_follower"] = True
+    claims = [i for i in members if "_sr_claim" in rows[i]]  # blank, but said reported
+    if claims and not given:
+        i = claims[0]
+        said = rows[i]["_sr_claim"]
+        where = "" if len(members) == 1 else f", on this row or another row of site '{sid}'"
+        raise f.fail(i, "stripping_ratio", f"blank, but stripping_source says '{said}' (a "
+                     f"{said} value must be given{where}; leave the source blank or say "
+                     "imputed)")
     if given:
         src = given[0]
+        if claims and not rows[src]["_sr_source_given"]:
+            rows[src]["stripping_source"] = rows[claims[0]]["_sr_claim"]
+        for i in claims:
+            if rows[i]["_sr_claim"] != rows[src]["stripping_source"]:
+                raise f.fail(i, "stripping_source", f"the rows of site '{sid}' share one "
+                             f"stripping ratio; line {f.lines[src]} gives it, as "
+                             f"'{rows[src]['stripping_source']}'", rows[i]["_sr_claim"])
     else:  # the first row with an archetype (a co-product such as gold has none)
         src = next((i for i in members if rows[i]["archetype"] != ""), members[0])
         f.stripping(src)
