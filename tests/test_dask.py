@@ -12,13 +12,11 @@ import json
 import time
 from pathlib import Path
 
+import distributed
 import pytest
 from outputs import assert_same_outputs, files
 
-from uncertainty import cli, pipeline
-from uncertainty import executor as engine
-
-distributed = pytest.importorskip("distributed")
+from uncertainty import cli, executor, pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -86,13 +84,13 @@ def test_one_numba_thread_per_task(cluster):
     import numba
 
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
-        threads = client.gather([client.submit(engine._in_worker, numba.get_num_threads,
+        threads = client.gather([client.submit(executor._in_worker, numba.get_num_threads,
                                                pure=False) for _ in range(4)])
     assert threads == [1, 1, 1, 1]
 
 
 def test_runner_yields_in_task_order(cluster):
-    with engine.ChunkRunner(scheduler=cluster.scheduler_address) as runner:
+    with executor.ChunkRunner(scheduler=cluster.scheduler_address) as runner:
         assert runner.n_workers == 2
         got = list(runner.map(divmod, range(1, 12), 100, window=3))
     assert got == [divmod(100, t) for t in range(1, 12)]
@@ -100,7 +98,7 @@ def test_runner_yields_in_task_order(cluster):
 
 @pytest.mark.parametrize("address, timeout", [("tcp://127.0.0.1:9", 3), ("nonsense", 3)])
 def test_unreachable_scheduler_exit_2(tmp_path, monkeypatch, capsys, address, timeout):
-    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", timeout)
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT_S", timeout)
     f = _run_file(tmp_path, REPO / "distributions", 100)
     out = tmp_path / "out"
     t = time.perf_counter()
@@ -112,7 +110,7 @@ def test_unreachable_scheduler_exit_2(tmp_path, monkeypatch, capsys, address, ti
 
 
 def test_scheduler_without_workers_exit_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 2)
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT_S", 2)
     f = _run_file(tmp_path, REPO / "distributions", 100)
     out = tmp_path / "out"
     with distributed.LocalCluster(n_workers=0, processes=True,

@@ -116,5 +116,5 @@ def test_a_dataset_without_a_seed_is_refused():
     from uncertainty.config import ConfigError
 
     ds = uncertainty.load_dataset(ROOT / "distributions")
-    with pytest.raises(ConfigError, match="seed.*required when the input is a Dataset"):
+    with pytest.raises(ConfigError, match=r"seed.*required when the input is a Dataset"):
         uncertainty.monte_carlo(ds, 8)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import pytest
@@ -71,19 +70,7 @@ def test_validate_a_folder_that_is_neither(tmp_path, capsys):
                    "files (*.toml)\n")
 
 
-def _space_importable() -> str | None:
-    for mod in ("uncertainty.dists", "uncertainty.space", "uncertainty.pipeline"):
-        try:
-            importlib.import_module(mod)
-        except Exception as exc:  # being written in parallel
-            return f"{mod} does not import yet: {exc!r}"
-    return None
-
-
 def test_validate_default_run_file(monkeypatch, capsys):
-    reason = _space_importable()
-    if reason:
-        pytest.skip(reason)
     monkeypatch.chdir(REPO)
     assert main(["validate", "runs/china-2019.toml"]) == 0
     out, err = capsys.readouterr()
@@ -178,9 +165,6 @@ def test_base_tables_are_copies():
     ("[scenario]\nlfp_share = 0.5", "lfp_share"),
 ])
 def test_validate_rejects_inapplicable_scenario(tmp_path, make_dataset, capsys, switch, needle):
-    reason = _space_importable()
-    if reason:
-        pytest.skip(reason)
     make_dataset(tmp_path / "ds")
     p = tmp_path / "r.toml"
     p.write_text(f'name = "r"\ndataset = "ds"\n{switch}\n', encoding="utf-8")

@@ -20,7 +20,7 @@ from uncertainty.data import SPECS
 DATA_FILES = {"countries.csv", "metals.csv", "mines.csv", "supply.csv", "vehicles.csv",
               "fleet.csv", "globals.csv"}
 PROVENANCES = {"reported", "other_year", "imputed", "synthetic"}
-ARCHETYPES = Path(__file__).resolve().parents[1] / "distributions" / "archetypes.csv"
+ARCHETYPES = Path(__file__).resolve().parents[2] / "distributions" / "archetypes.csv"
 
 
 def init(folder: Path, capsys) -> tuple[int, str, str]:

@@ -22,7 +22,7 @@ from uncertainty.sensitivity import kernel as sobolkernel
 from uncertainty.sensitivity import tmr as tmrsobol
 from uncertainty.space import build_space
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ALL_LEVELS = (*tmrsobol.LEVELS, tmrsobol.CUSTOM)
 GROUPS = {
     "copper mines": ["grade[CU-*]", "stripping_ratio[CU-*]", "recovery[CU-*]"],
