@@ -33,8 +33,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check uncertainty tests
 	$(BIN)/mypy uncertainty
 
-data: $(STAMP)                    ## regenerate the default database (byte-identical)
-	$(BIN)/python -m uncertainty.build.archetypefit ../shared/data/jasansky2023 distributions/
+# the open mine data of Jasansky et al. (2023), doi:10.1038/s41597-023-01965-y
+JASANSKY ?= $(UNCERTAINTY_JASANSKY_DIR)
+
+data: $(STAMP)                    ## regenerate the default database: make data JASANSKY=DIR
+	$(BIN)/python -m uncertainty.build.archetypefit "$(JASANSKY)" distributions/
 	$(BIN)/python -m uncertainty.build.defaultdata distributions/
 
 clean-cache:                      ## drop numba's compiled-kernel cache

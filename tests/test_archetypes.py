@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from realdata import MISSING, jasansky_dir
 
 from uncertainty.build.archetypefit import fit_archetypes, main
 from uncertainty.build.archetypes import (
@@ -15,13 +16,13 @@ from uncertainty.build.archetypes import (
     COLUMNS,
     GRADE_UNITS,
     SOURCE_DATA,
-    SOURCE_DOMAIN,
+    SOURCE_LITERATURE,
     lognormal_summary,
     recovery_summary,
     to_mass_fraction,
 )
 
-JASANSKY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jasansky2023"
+JASANSKY = jasansky_dir()
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -68,7 +69,7 @@ def test_archetype_table_is_complete_and_consistent() -> None:
         assert a.mining_method == expected.get(key, "open_pit")
     assert ARCHETYPES["ni_laterite"].conc_grade is None
     assert ARCHETYPES["li_brine"].conc_grade is None
-    # DOMAIN.md fall-back: geometric mean of the typical range, min..max as a 95 % range
+    # typical-value fall-back: geometric mean of the typical range, min..max as a 95 % range
     cu = ARCHETYPES["cu_porphyry"]
     assert math.isclose(cu.grade_median, math.sqrt(0.6 * 0.9), rel_tol=1e-12)
     assert math.isclose(cu.grade_log_sd, math.log(3.4 / 0.3) / (2 * 1.959963984540054),
@@ -180,25 +181,25 @@ def test_fit_on_tiny_fixture(tmp_path: Path) -> None:
     np.testing.assert_allclose(cu["size_log_sd"], np.log(s).std(ddof=1), rtol=1e-5)
     assert cu["source_size"] == SOURCE_DATA
 
-    # stripping ratio: 3 facilities (2, 3, 4) < 8 -> DOMAIN.md fall-back, n recorded
+    # stripping ratio: 3 facilities (2, 3, 4) < 8 -> typical-value fall-back, n recorded
     a = ARCHETYPES["cu_porphyry"]
-    assert cu["n_sr"] == 3 and cu["source_sr"] == SOURCE_DOMAIN
+    assert cu["n_sr"] == 3 and cu["source_sr"] == SOURCE_LITERATURE
     np.testing.assert_allclose(cu["sr_median"], a.sr_median, rtol=1e-5)
     notes = df.attrs["notes"]["cu_porphyry"]
     assert any("only 3 facilities" in n and "median 2.88" in n for n in notes)
 
-    # sediment-hosted: one COD mine -> DOMAIN.md fall-back for everything, labelled
+    # sediment-hosted: one COD mine -> typical-value fall-back for everything, labelled
     sed = df.set_index("archetype").loc["cu_sediment"]
-    assert sed["n_grade"] == 1 and sed["source_grade"] == SOURCE_DOMAIN
+    assert sed["n_grade"] == 1 and sed["source_grade"] == SOURCE_LITERATURE
     np.testing.assert_allclose(sed["grade_median"], ARCHETYPES["cu_sediment"].grade_median,
                                rtol=1e-5)
-    assert sed["source_recovery"] == SOURCE_DOMAIN and sed["source_size"] == SOURCE_DOMAIN
+    assert sed["source_recovery"] == SOURCE_LITERATURE and sed["source_size"] == SOURCE_LITERATURE
 
-    # archetypes without any data: all DOMAIN.md, n = 0
+    # archetypes without any data: all typical values, n = 0
     zn = df.set_index("archetype").loc["zn"]
     assert zn[["n_grade", "n_sr", "n_recovery", "n_size"]].tolist() == [0, 0, 0, 0]
     assert {zn["source_grade"], zn["source_sr"], zn["source_recovery"],
-            zn["source_size"]} == {SOURCE_DOMAIN}
+            zn["source_size"]} == {SOURCE_LITERATURE}
     assert math.isnan(df.set_index("archetype").loc["ni_laterite", "conc_grade"])
 
 
@@ -217,7 +218,7 @@ def test_fit_drops_unit_errors(tmp_path: Path) -> None:
     np.testing.assert_allclose(cu["recovery_mode"], 0.89, rtol=1e-5)
 
 
-@pytest.mark.skipif(not JASANSKY.is_dir(), reason=f"real data folder {JASANSKY} not present")
+@pytest.mark.skipif(JASANSKY is None, reason=MISSING)
 def test_main_is_byte_identical_on_rerun(tmp_path: Path) -> None:
     out1, out2 = tmp_path / "a", tmp_path / "b"
     assert main([str(JASANSKY), str(out1)]) == 0
@@ -233,16 +234,3 @@ def test_main_is_byte_identical_on_rerun(tmp_path: Path) -> None:
     cu = df.set_index("archetype").loc["cu_porphyry"]
     assert cu["source_grade"] == SOURCE_DATA and cu["n_grade"] >= 8
     assert 0.3 <= cu["grade_median"] <= 3.4
-
-
-def test_archetypes_re_exports_the_fit() -> None:
-    """The fit and its writers live in archetypefit (it imports this module's table);
-    archetypes fetches them on first access, and dir() lists them."""
-    import uncertainty.build.archetypefit as fit
-    import uncertainty.build.archetypes as arch
-
-    for name in fit.__all__:
-        assert name in arch.__all__ and name in dir(arch)
-        assert getattr(arch, name) is getattr(fit, name)
-    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
-        _ = arch.nope

@@ -422,8 +422,8 @@ def test_pedigree_basic_gsd_below_one() -> None:
 
 
 def test_dists_re_exports_statsarrays() -> None:
-    # DESIGN.md's API names uncertainty.dists.from_stats_arrays and .pedigree_gsd; they
-    # live in uncertainty.dists.statsarrays and dists fetches them on first access (PEP 562).
+    # the public API names uncertainty.dists.from_stats_arrays and .pedigree_gsd; they
+    # live in uncertainty.dists.statsarrays and the package re-exports them.
     for name in statsarrays.__all__:
         assert name in dists.__all__
         assert getattr(dists, name) is getattr(statsarrays, name)

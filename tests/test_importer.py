@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from realdata import MISSING, jasansky_dir
 
 from uncertainty.build import importer
 from uncertainty.build.importer import MINES_COLUMNS, REJECT_COLUMNS, SOURCE_FILES, import_jasansky
@@ -695,20 +695,13 @@ def test_output_loads(db: DB, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------- the real data
 
 
-def _real_dir() -> Path | None:
-    env = os.environ.get("UNCERTAINTY_JASANSKY_DIR")
-    d = Path(env) if env else ROOT.parent / "shared" / "data" / "jasansky2023"
-    return d if (d / "facilities.csv").is_file() else None
-
-
-REAL = _real_dir()
+REAL = jasansky_dir()
 
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Out:
     if REAL is None:
-        pytest.skip("the Jasansky et al. (2023) database is not at hand (set "
-                    "UNCERTAINTY_JASANSKY_DIR to its CSV folder)")
+        pytest.skip(MISSING)
     return Out(import_jasansky(REAL, 2019, tmp_path_factory.mktemp("real") / "out"))
 
 

@@ -3,7 +3,7 @@ scenarios and the calibration targets of the default dataset.
 
 Tolerances: hand-computed values and kernel-vs-reference, rtol 1e-12 (the same
 equations, summed in another order); calibration targets and scenario reductions as
-stated in DOMAIN.md section 1 (each test names its target).
+stated by the study (docs/science.md; each test names its target).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ D_BEV = (60.0 + 20.0 * PACK * 1.0 * 0.05) / (1000.0 * YIELD)
 
 
 def mine_flows(grade, recovery, sr, conc_grade, alloc, rr, solid=True):
-    """DOMAIN.md section 2, steps 1-5, in plain floats: (hf, used) per t refined metal."""
+    """The TMR chain of docs/science.md, steps 1-5, in plain floats: (hf, used) per t refined metal."""
     ore = 1.0 / (grade * recovery)
     waste = sr * ore
     conc = 1.0 if conc_grade is None else 1.0 / conc_grade
@@ -318,7 +318,7 @@ def reduction(base: dict[str, float], scen: dict[str, float]) -> float:
 
 
 def test_scenario_recycled_copper(default_model, nominal):
-    """DOMAIN.md: recycled copper -35% of total HF (+-3 points). Measured 36.3%."""
+    """The study: recycled copper -35% of total HF (+-3 points). Measured 36.3%."""
     scen = metrics(default_model, scenario=Scenario(recycled_share={"copper": 1.0}))
     r = reduction(nominal, scen)
     assert 0.32 <= r <= 0.38, r
@@ -327,7 +327,7 @@ def test_scenario_recycled_copper(default_model, nominal):
 
 
 def test_scenario_clean_energy(default_model, nominal):
-    """DOMAIN.md: clean energy in smelting and refining -13 to -14%. Measured 13.75%."""
+    """The study: clean energy in smelting and refining -13 to -14%. Measured 13.75%."""
     scen = metrics(default_model, scenario=Scenario(clean_energy_factor=0.0))
     r = reduction(nominal, scen)
     assert 0.13 <= r <= 0.145, r
@@ -353,7 +353,7 @@ def test_scenario_lfp_only_changes_nevs(default_model, nominal):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "DOMAIN.md target -3..-12% (LFP switch) does not hold with the default dataset: "
+    "the study's target -3..-12% (LFP switch) does not hold with the default dataset: "
     "measured -20.8% of the NEVs' hidden flows and -2.6% of total hidden flows"))
 @pytest.mark.parametrize("basis", ["nev", "total"])
 def test_scenario_lfp_target(default_model, nominal, basis):
@@ -363,11 +363,11 @@ def test_scenario_lfp_target(default_model, nominal, basis):
 
 
 KNOWN_GAP_ABROAD = pytest.mark.xfail(strict=True, reason=(
-    "DOMAIN.md target 48% +- 2 of HF abroad; the default dataset gives ~0.66 (CHN energy "
+    "the study's target 48% +- 2 of HF abroad; the default dataset gives ~0.66 (CHN energy "
     "and domestic mines are ~34%) with plausible supply shares"))
 KNOWN_GAP_NEV = pytest.mark.xfail(strict=True, reason=(
-    "DOMAIN.md target NEV/ICEV hidden-flow ratio 3.0..3.6; the default dataset gives "
-    "~2.56 (DOMAIN.md section 1 expects ~2.5 with its central values)"))
+    "the study's target NEV/ICEV hidden-flow ratio 3.0..3.6; the default dataset gives "
+    "~2.56 (about 2.5 with the central vehicle contents, docs/science.md)"))
 
 
 @pytest.mark.parametrize(

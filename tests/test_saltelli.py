@@ -178,7 +178,7 @@ def test_ishigami_analytic_indices() -> None:
 
 
 def test_product_of_lognormals_exact_indices() -> None:
-    """DOMAIN.md section 8: Y = prod X_i, X_i lognormal with log-sd s_i."""
+    """A multiplicative model (docs/sensitivity.md): Y = prod X_i, X_i lognormal with log-sd s_i."""
     s = np.array([0.6, 0.4, 0.25, 0.1])
     params = {f"m{i}": LogNormal(1.0 + i, float(np.exp(si))) for i, si in enumerate(s)}
 

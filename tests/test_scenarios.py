@@ -1,6 +1,6 @@
 """Scenarios on common random numbers: study reductions, paired intervals, overrides.
 
-Tolerances: reductions at nominal inputs are deterministic (DOMAIN.md's study ranges);
+Tolerances: reductions at nominal inputs are deterministic (the study's ranges);
 Monte Carlo checks use seeded samples and compare exact quantities (bit-identical
 samples where an input is untouched) or widths that differ by a large factor.
 """
@@ -49,7 +49,7 @@ def test_study_scenarios_are_the_default_runs(study_table):
 
 
 def test_recycled_copper_reduction(study_table):
-    """DOMAIN.md: -35% (+-3 points); nominal -36.3%, MC mean about -35.5%."""
+    """The study: -35% (+-3 points); nominal -36.3%, MC mean about -35.5%."""
     r = _hf(study_table, "recycled-copper")
     assert -0.38 <= r.reduction_nominal <= -0.32, r.reduction_nominal
     assert -0.38 <= r.reduction_mean <= -0.32, r.reduction_mean
@@ -57,7 +57,7 @@ def test_recycled_copper_reduction(study_table):
 
 
 def test_clean_energy_reduction(study_table):
-    """DOMAIN.md: -13 to -14% at nominal (measured -13.75%); the MC mean is larger
+    """The study: -13 to -14% at nominal (measured -13.75%); the MC mean is larger
     (about -14.7%: the energy share of hidden flows is right-skewed), reported, not forced."""
     r = _hf(study_table, "clean-energy")
     assert -0.145 <= r.reduction_nominal <= -0.13, r.reduction_nominal
@@ -66,7 +66,7 @@ def test_clean_energy_reduction(study_table):
 
 
 def test_lfp_reduction_is_small_and_negative(study_table):
-    """Known gap: -2.6..-2.9% of total hidden flows, just outside DOMAIN.md's -3..-12%
+    """Known gap: -2.6..-2.9% of total hidden flows, just outside the study's -3..-12%
     (tests/test_model.py holds the strict xfail); here only its sign and interval."""
     r = _hf(study_table, "lfp")
     assert -0.03 < r.reduction_nominal < -0.02, r.reduction_nominal

@@ -1,6 +1,6 @@
 """The TMR model: a plain NumPy reference and a numba kernel of the same equations.
 
-The equations (DOMAIN.md section 2), for mine ``m`` of metal ``k`` in country ``c``,
+The equations (docs/science.md), for mine ``m`` of metal ``k`` in country ``c``,
 all masses in tonnes per tonne of refined metal:
 
 .. math::

@@ -1,7 +1,7 @@
 """Counter-based random numbers and scrambled Sobol points in (0, 1).
 
 Every random number of a run is a pure function of ``(seed, sample index, parameter
-index)`` (DESIGN.md, decision 2): there is no generator state, so results do not depend
+index)``: there is no generator state, so results do not depend
 on chunk size, thread count, number of workers or machine, and any chunk can be
 recomputed alone. Scrambled Sobol points from :class:`scipy.stats.qmc.Sobol` are the
 quasi-random alternative (:func:`sobol_points`).
@@ -12,10 +12,9 @@ Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"
 Random123 library), bit for bit Random123's ``philox4x32_10`` (its known-answer vectors)
 and randomgen's ``Philox(number=4, width=32)``: a 128-bit counter ``(c0, c1, c2, c3)``
 and a 64-bit key ``(k0, k1)``, 32-bit words, give four 32-bit words ``(x0, x1, x2, x3)``.
-DESIGN.md allows Philox4x64-10 or Philox4x32-10; 4x32 because its 32 x 32 -> 64-bit
+Philox4x32-10 rather than Philox4x64-10 because its 32 x 32 -> 64-bit
 multiplies vectorise (AVX2 ``vpmuludq``, four blocks per instruction) where 4x64's
-64 x 64 -> 128-bit multiply does not: the Monte Carlo kernel spent a third of its time
-in scalar Philox4x64.
+64 x 64 -> 128-bit multiply does not.
 
 Counter layout (a contract: changing it changes every result of every run)
 -----------------------------------------------------------------------------
@@ -30,8 +29,7 @@ Uniforms (substream 0): three 42-bit uniforms per call
     ``u = (k + 0.5) 2**-42``, the midpoint of one of 2**42 equal cells: ``2**-43 <= u
     <= 1 - 2**-43``, never 0 or 1, safe for any ``ppf``. Three uniforms from one call
     instead of two from a call of 53-bit ones: the Monte Carlo kernel draws a mine's
-    grade, stripping ratio and recovery from one call (its uniforms went from 5.3 to
-    3.8 ns a mine, a fifth of its time). 42 bits are far below anything a Monte Carlo
+    grade, stripping ratio and recovery from one call. 42 bits are far below anything a Monte Carlo
     estimate resolves: a cell is 2.3e-13 wide, and a standard normal quantile reaches
     +-7.4 (tail probability 1.1e-13; with 53 bits, +-8.1).
 Gamma and Dirichlet draws (substreams 1, 2, ...)

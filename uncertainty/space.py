@@ -1,6 +1,6 @@
 """The parameter space: every uncertain input as a named row with tags and a distribution.
 
-Three levels (DESIGN.md decision 3):
+Three levels:
 
 * per-mine: ``grade[<mine>]`` (LogNormal, median = reported grade as a metal mass
   fraction, GSD from ``grade_gsd``), ``stripping_ratio[<mine>]`` (LogNormal, GSD from

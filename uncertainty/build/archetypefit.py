@@ -2,7 +2,7 @@
 
 :func:`fit_archetypes` turns the per-facility values of :mod:`uncertainty.build.jasansky` into
 the statistics of every archetype of :data:`uncertainty.build.archetypes.ARCHETYPES`, falling
-back to DOMAIN.md where the data are too few or far off; :func:`write_archetypes` writes
+back to the typical-value table where the data are too few or far off; :func:`write_archetypes` writes
 the table as ``archetypes.csv`` and the Markdown report ``ARCHETYPES.md`` (only derived
 statistics: the source files are never copied), and :func:`main` is the command line
 (``python -m uncertainty.build.archetypes JASANSKY_DIR OUT_DIR`` calls it). All three are
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from uncertainty.build.archetypes import (
+    DOI,
     ARCHETYPES,
     CITATION,
     COLUMNS,
     MIN_FACILITIES,
     SOURCE_BLEND,
     SOURCE_DATA,
-    SOURCE_DOMAIN,
+    SOURCE_LITERATURE,
     Archetype,
     lognormal_summary,
     recovery_summary,
@@ -110,7 +112,7 @@ def _fit_lognormal_block(
     x = x[keep]
     row.vals[nkey] = len(x)
     use = dict(zip(("min", "median", "max", "log_sd"), domain, strict=True))
-    src = SOURCE_DOMAIN
+    src = SOURCE_LITERATURE
     if dropped:
         row.notes.append(
             f"{what}: {len(dropped)} facility value(s) more than 4 robust SDs and a factor "
@@ -121,7 +123,7 @@ def _fit_lognormal_block(
         if check_domain and _far_outside(med, domain[0], domain[1], domain[2]):
             row.notes.append(
                 f"{what}: fitted median {_sig6(med):g} (n = {len(x)}) is far outside "
-                f"DOMAIN.md's {domain[0]:g}..{domain[2]:g}; DOMAIN.md kept."
+                f"the typical-value table's {domain[0]:g}..{domain[2]:g}; the typical-value table kept."
             )
         else:
             use = {"min": lo, "median": med, "max": hi, "log_sd": sd}
@@ -129,12 +131,12 @@ def _fit_lognormal_block(
     elif len(x):
         lo, med, hi, sd = lognormal_summary(x)
         row.notes.append(
-            f"{what}: only {len(x)} facilities (< {MIN_FACILITIES}); DOMAIN.md used. "
+            f"{what}: only {len(x)} facilities (< {MIN_FACILITIES}); the typical-value table used. "
             f"For comparison the data give median {_sig6(med):g}, range "
             f"{_sig6(lo):g}..{_sig6(hi):g}."
         )
     else:
-        row.notes.append(f"{what}: no usable data; DOMAIN.md used.")
+        row.notes.append(f"{what}: no usable data; the typical-value table used.")
     for k, v in use.items():
         row.vals[f"{prefix}_{k}"] = v
     row.vals[skey] = src
@@ -145,24 +147,24 @@ def _fit_recovery(row: _Row, r: pd.Series) -> None:
     r = r[(r > 0) & (r <= 1)]
     row.vals["n_recovery"] = len(r)
     use = (a.recovery_min, a.recovery_mode, a.recovery_max)
-    src = SOURCE_DOMAIN
+    src = SOURCE_LITERATURE
     if len(r) >= MIN_FACILITIES:
         lo, mode, hi = recovery_summary(r)
         if not (a.recovery_min - 0.1 <= mode <= a.recovery_max + 0.1):
             row.notes.append(
                 f"Recovery: fitted mode {_sig6(mode):g} (n = {len(r)}) is far outside "
-                f"DOMAIN.md's {a.recovery_min:g}..{a.recovery_max:g}; DOMAIN.md kept."
+                f"the typical-value table's {a.recovery_min:g}..{a.recovery_max:g}; the typical-value table kept."
             )
         else:
             use, src = (lo, mode, hi), SOURCE_DATA
     elif len(r):
         lo, mode, hi = recovery_summary(r)
         row.notes.append(
-            f"Recovery: only {len(r)} facilities (< {MIN_FACILITIES}); DOMAIN.md used. "
+            f"Recovery: only {len(r)} facilities (< {MIN_FACILITIES}); the typical-value table used. "
             f"For comparison the data give {_sig6(lo):g} / {_sig6(mode):g} / {_sig6(hi):g}."
         )
     else:
-        row.notes.append("Recovery: no usable data; DOMAIN.md used.")
+        row.notes.append("Recovery: no usable data; the typical-value table used.")
     row.vals.update(recovery_min=use[0], recovery_mode=use[1], recovery_max=use[2])
     row.vals["source_recovery"] = src
 
@@ -198,7 +200,7 @@ def _fit_size(row: _Row, s: pd.Series, n_estimated: int = 0, how: str = "") -> N
         else:
             row.notes.append("Mine size: no usable data; fall-back used.")
         row.vals.update(size_median_t=a.size_median_t, size_log_sd=a.size_log_sd)
-        row.vals["source_size"] = SOURCE_DOMAIN
+        row.vals["source_size"] = SOURCE_LITERATURE
 
 
 def _conc_note(row: _Row, rows: pd.DataFrame) -> None:
@@ -243,9 +245,9 @@ def fit_archetypes(jasansky_dir: Path | str) -> pd.DataFrame:
     Each facility contributes one value per statistic (its median over years), so a
     mine reporting twenty years weighs as much as one reporting a single year. A
     statistic is fitted when at least :data:`~uncertainty.build.archetypes.MIN_FACILITIES` facilities have it;
-    otherwise, or where the fitted central value is far outside DOMAIN.md's
+    otherwise, or where the fitted central value is far outside the typical-value table's
     min..max (below half the min or above twice the max; recovery: more than 0.1
-    outside), the DOMAIN.md value is kept and labelled ``"DOMAIN.md"``.
+    outside), the the typical-value table value is kept and labelled ``"literature"``.
     """
     data = _load(Path(jasansky_dir))
     specs = _specs(data)
@@ -293,15 +295,15 @@ def fit_archetypes(jasansky_dir: Path | str) -> pd.DataFrame:
                                 strict=True):
                     row.vals[f"{p}_{k}"] = v
                 row.vals[f"n_{p}"] = 0
-                row.vals[f"source_{p}"] = SOURCE_DOMAIN
+                row.vals[f"source_{p}"] = SOURCE_LITERATURE
             row.vals.update(recovery_min=a.recovery_min, recovery_mode=a.recovery_mode,
                             recovery_max=a.recovery_max, n_recovery=0,
-                            source_recovery=SOURCE_DOMAIN)
+                            source_recovery=SOURCE_LITERATURE)
             row.vals.update(size_median_t=a.size_median_t, size_log_sd=a.size_log_sd,
-                            n_size=0, source_size=SOURCE_DOMAIN)
+                            n_size=0, source_size=SOURCE_LITERATURE)
             row.notes.append("The data set has no " + ("lithium brine operations."
                              if key == "li_brine" else "rare-earth mines.")
-                             + " All values from DOMAIN.md.")
+                             + " All values from the typical-value table.")
             continue
 
         spec = specs[key]
@@ -337,7 +339,7 @@ def fit_archetypes(jasansky_dir: Path | str) -> pd.DataFrame:
         if key == "li_spodumene":
             n_li = crow.loc[crow["value_tonnes"].notna(), "facility_id"].nunique()
             row.vals.update(size_median_t=a.size_median_t, size_log_sd=a.size_log_sd,
-                            n_size=n_li, source_size=SOURCE_DOMAIN)
+                            n_size=n_li, source_size=SOURCE_LITERATURE)
             row.notes.append(
                 f"Mine size: {n_li} facility reports Li2O tonnages, and they look like "
                 "spodumene concentrate masses rather than Li2O content; fall-back used."
@@ -396,26 +398,26 @@ def _fmt(x: Any) -> str:
 
 
 def _paragraph(a: Archetype, r: pd.Series) -> str:
-    """One paragraph comparing the result with DOMAIN.md's typical values."""
+    """One paragraph comparing the result with the typical-value table's typical values."""
     unit = a.grade_unit
     parts = [
-        f"DOMAIN.md: grade {a.domain_grade}, stripping ratio {a.domain_sr}, recovery "
+        f"Typical values: grade {a.domain_grade}, stripping ratio {a.domain_sr}, recovery "
         f"{a.domain_recovery}, concentrate {a.domain_conc}."
     ]
 
     def cmp(name: str, val: float, lo: float, med: float, hi: float, src: str, u: str) -> str:
-        if src == SOURCE_DOMAIN:
-            return f"{name} is DOMAIN.md's ({_fmt(val)}{u})."
+        if src == SOURCE_LITERATURE:
+            return f"{name} is the typical-value table's ({_fmt(val)}{u})."
         pos = ("inside" if lo <= val <= hi else "below" if val < lo else "above")
         ratio = val / med if med > 0 else math.nan
-        return (f"{name} {_fmt(val)}{u} from {src} is {pos} DOMAIN.md's range "
+        return (f"{name} {_fmt(val)}{u} from {src} is {pos} the typical-value table's range "
                 f"{_fmt(lo)}..{_fmt(hi)} ({_fmt(ratio)} x its typical {_fmt(med)}).")
 
     parts.append(cmp("The median grade", r["grade_median"], a.grade_min, a.grade_median,
                      a.grade_max, r["source_grade"], f" {unit}"))
-    if r["source_grade"] != SOURCE_DOMAIN:
-        parts.append(f"Across deposits its log-sd is {_fmt(r['grade_log_sd'])} (DOMAIN.md "
-                     "section 4: 0.6-0.85 for one deposit type).")
+    if r["source_grade"] != SOURCE_LITERATURE:
+        parts.append(f"Across deposits its log-sd is {_fmt(r['grade_log_sd'])} (the literature "
+                     "gives 0.6-0.85 for one deposit type).")
     if a.mining_method != "brine":
         parts.append(cmp("The median stripping ratio", r["sr_median"], a.sr_min,
                          a.sr_median, a.sr_max, r["source_sr"], ""))
@@ -494,12 +496,13 @@ def write_archetypes(df: pd.DataFrame, csv_path: Path | str, md_path: Path | str
         "log-median are dropped (the factor floor keeps rare but real deposits such as "
         "Stillwater's 15 g/t PGM).",
         f"- A statistic is fitted from at least {MIN_FACILITIES} facilities; with fewer, "
-        f"or when the fitted median is far outside DOMAIN.md's min..max (below half the "
-        "min or above twice the max; recovery mode more than 0.1 outside), DOMAIN.md's "
-        "value is kept. DOMAIN.md's `min / a-b / max` becomes median sqrt(a b) and "
+        f"or when the fitted median is far outside the typical-value table's min..max (below half the "
+        "min or above twice the max; recovery mode more than 0.1 outside), the typical-value table's "
+        "value is kept. The typical-value table's `min / a-b / max` becomes median sqrt(a b) and "
         "log-sd ln(max/min)/(2 x 1.96) (min..max read as a central 95 % range; with "
-        "min = 0, ln(max/median)/1.96). DOMAIN.md gives no mine sizes: the fall-back "
-        "sizes are order-of-magnitude judgements from its section 6 production figures.",
+        "min = 0, ln(max/median)/1.96). The typical-value table gives no mine sizes: the fall-back "
+        "sizes are order-of-magnitude judgements from 2019 world mine production (USGS Mineral "
+        "Commodity Summaries 2020).",
         "- Grade units: `%` (metal), `% Fe`, `% Mn`, `% Li2O` (x 0.4646 to Li), `% Al2O3` "
         "(x 0.529 to Al), `% REO` (REO treated as the product, factor 1.0), `g/t`; "
         "`to_mass_fraction(value, unit)` converts. `conc_grade` is already a mass "
@@ -529,7 +532,7 @@ def write_archetypes(df: pd.DataFrame, csv_path: Path | str, md_path: Path | str
         )
     L.append("")
     L.append("Sources (n = facilities behind a fitted value, or found in the data when the "
-             "DOMAIN.md value was kept):")
+             "the typical-value table value was kept):")
     L.append("")
     L.append("| archetype | grade | stripping ratio | recovery | mine size |")
     L.append("|---|---|---|---|---|")
@@ -558,7 +561,7 @@ def write_archetypes(df: pd.DataFrame, csv_path: Path | str, md_path: Path | str
                 L.append(f"| {label} | {_fmt(r[c])} | {int(r[f'n_{s}'])} | "
                          f"{r[f'source_{s}']} |")
         L.append(f"| conc_grade (mass fraction) | {_fmt(r['conc_grade'])} | - | "
-                 f"{SOURCE_DOMAIN} |")
+                 f"{SOURCE_LITERATURE} |")
         L.append("")
         L.append(_paragraph(a, r))
         extra = list(notes.get(key, []))
@@ -574,7 +577,9 @@ def write_archetypes(df: pd.DataFrame, csv_path: Path | str, md_path: Path | str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m uncertainty.build.archetypes JASANSKY_DIR OUT_DIR``.
+    """Command line: ``python -m uncertainty.build.archetypefit JASANSKY_DIR OUT_DIR``.
+
+    A missing or empty ``JASANSKY_DIR`` prints where to get the data and returns 2.
 
     Parameters
     ----------
@@ -587,13 +592,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status (0 on success).
     """
     p = argparse.ArgumentParser(
-        prog="python -m uncertainty.build.archetypes",
+        prog="python -m uncertainty.build.archetypefit",
         description="Fit mine-archetype statistics from Jasansky et al. (2023) open data "
         "and write OUT_DIR/archetypes.csv and OUT_DIR/ARCHETYPES.md.",
     )
     p.add_argument("jasansky_dir", type=Path)
     p.add_argument("out_dir", type=Path)
     args = p.parse_args(argv)
+    if not (args.jasansky_dir / "facilities.csv").is_file():
+        print(f"error: {args.jasansky_dir}: no facilities.csv; the open mine data of Jasansky "
+              f"et al. (2023) (doi:{DOI}) is needed: download its CSV folder and run "
+              "'make data JASANSKY=/path/to/it' (or set UNCERTAINTY_JASANSKY_DIR)",
+              file=sys.stderr)
+        return 2
     df = fit_archetypes(args.jasansky_dir)
     write_archetypes(df, args.out_dir / "archetypes.csv", args.out_dir / "ARCHETYPES.md")
     return 0

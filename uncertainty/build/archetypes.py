@@ -1,9 +1,11 @@
 """Mine archetypes of the default synthetic mine database: the table and its summaries.
 
 The default mine database (``distributions/mines.csv``) is synthetic: each mine is drawn
-from one of fifteen *archetypes* (deposit type x mining method, DOMAIN.md section 3).
-This module holds those archetypes with their DOMAIN.md fall-back values
-(:data:`ARCHETYPES`), the columns of the fitted table (:data:`COLUMNS`), the grade units
+from one of fifteen *archetypes* (deposit type x mining method).
+This module holds those archetypes with their fall-back values, the *typical-value
+table* (typical ore grades, stripping ratios, recoveries and concentrate grades of each
+deposit type as the mining literature reports them, e.g. Singer, Berger and Moring
+2008 for grades and tonnages; shown in ``ARCHETYPES.md``; :data:`ARCHETYPES`), the columns of the fitted table (:data:`COLUMNS`), the grade units
 (:data:`GRADE_UNITS`, :func:`to_mass_fraction`) and the across-deposit summaries
 (:func:`lognormal_summary`, :func:`recovery_summary`). Per archetype the table gives
 
@@ -14,8 +16,8 @@ This module holds those archetypes with their DOMAIN.md fall-back values
 - typical mine size (t of metal in the mine's product per year): lognormal,
 
 fitted from the open mine-level data of Jasansky et al. (2023) (:data:`CITATION`)
-wherever it has at least :data:`MIN_FACILITIES` facilities, and from DOMAIN.md
-section 3's table otherwise. The rest lives in two modules:
+wherever it has at least :data:`MIN_FACILITIES` facilities, and from the typical-value
+table otherwise. The rest lives in two modules:
 
 - :mod:`uncertainty.build.jasansky` reads the Jasansky et al. (2023) files in place and
   derives the per-facility values,
@@ -24,7 +26,7 @@ section 3's table otherwise. The rest lives in two modules:
 
 Run as::
 
-    python -m uncertainty.build.archetypefit ../shared/data/jasansky2023 distributions/
+    python -m uncertainty.build.archetypefit PATH/TO/jasansky2023 distributions/   # or: make data
 
 Per-mine (year-to-year) uncertainty is deliberately *not* part of this table: these are
 across-deposit spreads, used to draw synthetic mines, not to perturb a reported mine.
@@ -41,21 +43,22 @@ import numpy as np
 __all__ = [
     "ARCHETYPES",
     "COLUMNS",
+    "DOI",
     "GRADE_UNITS",
     "LI2O_TO_LI",
     "MIN_FACILITIES",
     "SOURCE_BLEND",
     "SOURCE_DATA",
-    "SOURCE_DOMAIN",
+    "SOURCE_LITERATURE",
     "Archetype",
     "lognormal_summary",
     "recovery_summary",
     "to_mass_fraction",
 ]
 
-#: Li2O to Li mass factor (DOMAIN.md section 3).
+#: Li2O to Li mass factor (the typical-value table).
 LI2O_TO_LI = 0.4646
-#: Al2O3 to Al mass factor (DOMAIN.md section 3).
+#: Al2O3 to Al mass factor (the typical-value table).
 AL2O3_TO_AL = 0.529
 
 #: Controlled vocabulary of grade units and the factor turning a value in that unit
@@ -72,17 +75,20 @@ GRADE_UNITS: dict[str, float] = {
     "g/t": 1e-6,
 }
 
-#: Fewer facilities than this and the DOMAIN.md value is used instead of a fit.
+#: Fewer facilities than this and the the typical-value table value is used instead of a fit.
 MIN_FACILITIES = 8
 
 SOURCE_DATA = "jasansky2023"
-SOURCE_DOMAIN = "DOMAIN.md"
-SOURCE_BLEND = "jasansky2023+DOMAIN.md"
+SOURCE_LITERATURE = "literature"
+SOURCE_BLEND = "jasansky2023+literature"
+
+#: DOI of Jasansky et al. (2023).
+DOI = "10.1038/s41597-023-01965-y"
 
 CITATION = (
     "Jasansky, S., Lieber, M., Giljum, S. & Maus, V. (2023). An open database on global "
     "coal and metal mine production. Scientific Data 10, 52. "
-    "doi:10.1038/s41597-023-01965-y (data: github.com/fineprint-global/"
+    f"doi:{DOI} (data: github.com/fineprint-global/"
     "compilation_mining_data, commit 9928898c616c258ac7f83e54f4551d292a25cf23)"
 )
 
@@ -116,7 +122,7 @@ COLUMNS: tuple[str, ...] = (
     "source_size",
 )
 
-# z of the 97.5 % quantile: DOMAIN min..max is read as a central 95 % range.
+# z of the 97.5 % quantile: the typical-value table's min..max is read as a central 95 % range.
 _Z975 = 1.959963984540054
 
 
@@ -160,13 +166,13 @@ def to_mass_fraction(value: float | np.ndarray, unit: str) -> float | np.ndarray
 
 
 # ---------------------------------------------------------------------------------------
-# DOMAIN.md fall-backs
+# the typical-value table fall-backs
 # ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Archetype:
-    """One mine archetype with its DOMAIN.md fall-back statistics.
+    """One mine archetype with its the typical-value table fall-back statistics.
 
     Attributes
     ----------
@@ -184,9 +190,9 @@ class Archetype:
     size_median_t, size_log_sd : float
         Mine size, t of metal in the product per year (lognormal).
     domain_grade, domain_sr, domain_recovery, domain_conc : str
-        DOMAIN.md's row as written, for the report.
+        the typical-value table's row as written, for the report.
     note : str
-        How the fall-back values were derived where DOMAIN.md does not give them.
+        How the fall-back values were derived where the typical-value table does not give them.
     """
 
     key: str
@@ -217,7 +223,7 @@ class Archetype:
 def _lognormal_from_range(
     lo: float, typ_lo: float, typ_hi: float, hi: float
 ) -> tuple[float, float, float, float]:
-    """DOMAIN.md ``min / typical / max`` to (min, median, max, log-sd).
+    """the typical-value table ``min / typical / max`` to (min, median, max, log-sd).
 
     The median is the geometric mean of the typical range; min..max is read as a
     central 95 % range, so ``log_sd = ln(max / min) / (2 * 1.96)``; where min is 0
@@ -274,12 +280,13 @@ def _make(
 
 
 _SIZE_NOTE = (
-    "DOMAIN.md gives no mine sizes; the fall-back is an order of magnitude: DOMAIN.md "
-    "section 6 world mine production of the metal times the ore type's share, divided by "
+    "The typical-value table gives no mine sizes; the fall-back is an order of magnitude: "
+    "2019 world mine production of the metal (USGS Mineral Commodity Summaries 2020) "
+    "times the ore type's share, divided by "
     "an assumed number of producing mines ({})."
 )
 
-#: The fifteen archetypes of DOMAIN.md section 3 with their DOMAIN.md fall-back values.
+#: The fifteen archetypes of the typical-value table with their the typical-value table fall-back values.
 #: Typical ranges ``a-b`` become a median ``sqrt(a*b)`` (grade, stripping ratio) or a
 #: mode ``(a+b)/2`` (recovery, concentrate grade).
 ARCHETYPES: dict[str, Archetype] = {
@@ -291,7 +298,7 @@ ARCHETYPES: dict[str, Archetype] = {
             (60_000.0, 1.2),
             ("0.3% / 0.6-0.9% / 3.4%", "0.5 / 2.4 / 6-9", "0.67 / 0.88 / 0.96",
              "18-38% (median 25%)"),
-            "SR max: upper end of DOMAIN's 6-9. "
+            "SR max: upper end of the typical-value table's 6-9. "
             + _SIZE_NOTE.format("Cu 20 Mt x 0.7 over about 230 mines"),
         ),
         _make(
@@ -299,7 +306,7 @@ ARCHETYPES: dict[str, Archetype] = {
             (1.5, 3.0, 3.0, 5.0), (0.2, 1.0, 3.0, 6.0), (0.80, 0.85, 0.92), 0.30,
             (50_000.0, 1.0),
             ("1.5% / 3% / 5%", "0.2 / 1-3 / 6", "0.80 / 0.85 / 0.92", "(blank)"),
-            "Concentrate grade: DOMAIN.md leaves it blank; 30% Cu is an assumption for "
+            "Concentrate grade: the typical-value table leaves it blank; 30% Cu is an assumption for "
             "Central African Copperbelt sulphide concentrates (oxide ore goes to SX-EW, "
             "where the residue is about the ore mass). "
             + _SIZE_NOTE.format("Cu 20 Mt x 0.1 over about 40 mines"),
@@ -354,7 +361,7 @@ ARCHETYPES: dict[str, Archetype] = {
             (50.0, 58.0, 62.0, 66.0), (0.5, 1.5, 3.0, 5.0), (0.85, 0.95, 1.0), 0.62,
             (10_000_000.0, 1.0),
             ("50% / 58-62% / 66% Fe", "0.5 / 1.5-3 / 5", "0.85 / 0.95 / 1.0", "(blank)"),
-            "Concentrate grade: DOMAIN.md leaves it blank because hematite is mostly "
+            "Concentrate grade: the typical-value table leaves it blank because hematite is mostly "
             "shipped as crushed and screened ore; 62% Fe (the benchmark fines product) "
             "is used so that tailings = ore - product stay small and positive. "
             + _SIZE_NOTE.format("2,500 Mt ore x 0.6 Fe x 0.7 over about 100 mines"),
@@ -373,11 +380,11 @@ ARCHETYPES: dict[str, Archetype] = {
             ("35% / 45-50% / 55% Al2O3", "0.2 / 0.5-1.5 / 3", "(blank)",
              "2.3-3 t bauxite per t alumina, 1.93 t alumina per t Al"),
             "Alumina route: the 'concentrate' is alumina, conc_grade = 0.529 (Al mass "
-            "fraction of Al2O3), so conc = 1/0.529 = 1.89 t alumina per t Al; DOMAIN's "
+            "fraction of Al2O3), so conc = 1/0.529 = 1.89 t alumina per t Al; the typical-value table's "
             "1.93 t per t Al corresponds to a smelting recovery of 0.98 (chain step 5). "
             "The 'mill recovery' is the Bayer recovery of total Al2O3: with the median "
             "grade 47.4% Al2O3, recoveries 0.92 / 0.80 / 0.70 give 2.29 / 2.64 / 3.01 t "
-            "bauxite per t alumina, DOMAIN's 2.3-3 t. "
+            "bauxite per t alumina, the typical-value table's 2.3-3 t. "
             + _SIZE_NOTE.format("370 Mt bauxite x 0.2 t Al/t over about 150 mines"),
         ),
         _make(
@@ -399,8 +406,8 @@ ARCHETYPES: dict[str, Archetype] = {
             (20.0, 40.0, 48.0, 50.0), (1.0, 2.0, 4.0, 8.0), (0.70, 0.85, 0.95), 0.44,
             (200_000.0, 1.2),
             ("20% / 40-48% / 50% Mn", "1 / 2-4 / 8", "0.70 / 0.85 / 0.95", "(blank)"),
-            "Concentrate grade: DOMAIN.md leaves it blank because manganese ore is sold "
-            "as sized and washed ore; 44% Mn (DOMAIN's typical ore grade) is used for the "
+            "Concentrate grade: the typical-value table leaves it blank because manganese ore is sold "
+            "as sized and washed ore; 44% Mn (the typical-value table's typical ore grade) is used for the "
             "product. " + _SIZE_NOTE.format("Mn 19 Mt over about 60 mines"),
         ),
         _make(
@@ -409,9 +416,9 @@ ARCHETYPES: dict[str, Archetype] = {
             (8.0, 1.2),
             ("2 / 3-5 / 7 g/t", "underground about 0, open pit 5-10", "0.80 / 0.85 / 0.90",
              "(blank)"),
-            "Stripping ratio: DOMAIN.md says 'about 0' underground; 0.2 (development waste "
-            "and some shallow operations, max 2) is an assumption that keeps DOMAIN "
-            "section 1's about 500,000 t hidden flow per t PGM in reach. Open-pit Platreef "
+            "Stripping ratio: the typical-value table says 'about 0' underground; 0.2 (development waste "
+            "and some shallow operations, max 2) is an assumption that keeps the study's "
+            "about 500,000 t hidden flow per t PGM in reach. Open-pit Platreef "
             "mines (SR 5-10) are not this archetype. Concentrate grade: 150 g/t PGM, an "
             "assumption for Bushveld flotation concentrates (Merensky 100-200 g/t). "
             + _SIZE_NOTE.format("about 450 t PGM x 0.7 over about 35 shafts/mines"),

@@ -14,7 +14,7 @@ Every mine is drawn from its archetype's fitted distributions with a fixed seed
 (``numpy.random.default_rng(SEED)``, never the global generator) and values are rounded
 to 6 significant digits, so re-running gives byte-identical files.
 
-Calibration (the only values fitted to the study's totals, see README): three
+Calibration (the only values fitted to the study's totals, see docs/science.md): three
 multipliers solved exactly (the model is affine in them) so that the nominal model
 gives the study's hidden flows (1,106 Mt), copper's share of them (37%) and the energy
 share behind the clean-energy scenario (13.75%):
@@ -32,10 +32,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uncertainty.data import ARCHETYPE_GRADE_UNITS, GRADE_BASIS_FACTORS, SPECS, read_table
-from uncertainty.data import load_dataset
-from uncertainty.resources import default_dataset
+from uncertainty.data import (
+    ARCHETYPE_GRADE_UNITS,
+    GRADE_BASIS_FACTORS,
+    SPECS,
+    load_dataset,
+    read_table,
+)
 from uncertainty.model import build_model, evaluate_reference, nominal_inputs
+from uncertainty.resources import default_dataset
 
 __all__ = ["MINE_COUNTS", "SEED", "TARGETS", "generate", "main"]
 
@@ -47,7 +52,7 @@ MINE_COUNTS = {
     "cobalt": 60, "lithium": 44, "manganese": 130, "pgm": 50, "rare_earths": 70,
 }
 
-#: Calibration targets (DOMAIN.md section 1), nominal values.
+#: Calibration targets (the study's totals, docs/science.md), nominal values.
 TARGETS = {
     "hidden_flows_mt": 1106.0, "hidden_share_copper": 0.37,
     "energy_hidden_share": 0.1375,
@@ -56,11 +61,11 @@ TARGETS = {
 GLOBALS = [
     # parameter, value (calibrated ones are overwritten), unit, gsd, source
     ("grid_hf_kg_per_kwh", 1.0, "kg hidden flow per kWh", 1.6,
-     "CALIBRATED to an energy share of 13.75% of hidden flows (DOMAIN.md sections 2, 7); log-sd 0.47"),
+     "CALIBRATED to an energy share of 13.75% of hidden flows (docs/science.md); log-sd 0.47"),
     ("coal_used_kg_per_kwh", 0.0, "kg coal used per kWh", 1.0,
      "0 by default: the study's used extraction (57 Mt) is matched by ore and concentrate alone"),
     ("battery_pack_factor", 1.2, "pack/cell cathode metal", 1.08,
-     "DOMAIN.md section 5: packs need 10-30% more than the cell-level minimum"),
+     "docs/science.md: packs need 10-30% more than the cell-level minimum"),
 ]
 
 
@@ -82,7 +87,7 @@ _CODE = {"iron": "FE", "aluminium": "AL", "copper": "CU", "zinc": "ZN", "lead": 
 
 
 def archetype_for(metal: str, country: str, i: int) -> str:
-    """Deposit archetype of the i-th mine of a metal in a country (DOMAIN.md section 3)."""
+    """Deposit archetype of the i-th mine of a metal in a country."""
     if metal == "iron":
         return "fe_magnetite" if country in {"CHN", "RUS", "SWE", "CAN", "UKR", "IRN", "KAZ"} \
             else "fe_hematite"

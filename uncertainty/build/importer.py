@@ -92,7 +92,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from uncertainty.data import DEFAULT_ARCHETYPES, GRADE_BASIS_FACTORS, DataValidationError
 from uncertainty.build.defaultdata import archetype_for
 from uncertainty.build.jasansky import (
     _EXCLUDED_FACILITIES,
@@ -104,6 +103,7 @@ from uncertainty.build.jasansky import (
     _iron_classes,
     _underground_only,
 )
+from uncertainty.data import DEFAULT_ARCHETYPES, GRADE_BASIS_FACTORS, DataValidationError
 from uncertainty.errors import USER_ERRORS
 
 __all__ = [

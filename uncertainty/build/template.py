@@ -36,6 +36,7 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+
 from uncertainty.errors import UserError
 
 __all__ = ["TemplateError", "add_parser", "run_cli", "write_template"]

@@ -1,7 +1,7 @@
 """Moment-independent sensitivity (Borgonovo's delta) from given Monte Carlo samples.
 
 Variance-based indices describe how a factor moves the *variance* of an output; for
-heavy-tailed outputs (log-sd of 1 or more, DOMAIN.md section 8) the variance is
+heavy-tailed outputs (log-sd of 1 or more) the variance is
 dominated by a few extreme samples and the indices are unstable. Borgonovo's delta
 measures how much fixing a factor shifts the whole output *density*:
 ``delta_i = 0.5 E_{X_i}[ integral |f_Y(y) - f_{Y|X_i}(y)| dy ]``, in [0, 1], 0 for a

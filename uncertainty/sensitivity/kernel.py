@@ -1,4 +1,4 @@
-"""The incremental evaluation of the TMR Sobol design (DESIGN.md decision 4).
+"""The incremental evaluation of the TMR Sobol design.
 
 For each base row the kernel keeps the per-mine terms and the (metal, country) group
 sums of f(A); f(AB_j) for a factor that touches a few mines updates only their terms,

@@ -2,7 +2,7 @@
 
 Saltelli's radial design (A, B, AB_j) over the whole parameter space of a run
 (per-mine, systematic and global parameters, ~5,400 factors for the default data). The
-model is a sum over mines (DESIGN.md decision 4): for each base row the kernel keeps
+model is a sum over mines: for each base row the kernel keeps
 the per-mine terms and the (metal, country) group sums of f(A); f(AB_j) for a factor
 that touches a few mines updates only their terms of the supply-weighted state, and a
 factor that touches global inputs re-runs the aggregation from the group sums. A
