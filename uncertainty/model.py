@@ -132,11 +132,13 @@ class Chain(NamedTuple):
 
 class Switches(NamedTuple):
     """Switch sets as kernel inputs, one row per set (``Model.switches``): the kernels
-    evaluate set ``sc`` with ``recycled[sc], clean[sc], lfp[sc]``."""
+    evaluate set ``sc`` with row ``sc`` of each field. Every field is a 2-D float array
+    (a tuple of one array type enters numba's parallel loops as it is), so a new lever
+    is a new field here, read by :func:`prepare`, and no kernel changes."""
 
     recycled: np.ndarray  # (S, K) recycled share per metal
-    clean: np.ndarray  # (S,) factor on hidden flow per kWh
-    lfp: np.ndarray  # (S,) target LFP share, -1 for the data's mix
+    clean: np.ndarray  # (S, 1) factor on hidden flow per kWh
+    lfp: np.ndarray  # (S, 1) target LFP share, -1 for the data's mix
 BATTERY_METALS = ("lithium", "cobalt", "nickel")
 
 
@@ -237,8 +239,8 @@ class Model:
         """Switch sets as kernel inputs (a row per scenario)."""
         arrs = [self.scenario_arrays(s) for s in scenarios]
         return Switches(np.array([a[0] for a in arrs], dtype=float).reshape(len(arrs), -1),
-                        np.array([a[1] for a in arrs], dtype=float),
-                        np.array([a[2] for a in arrs], dtype=float))
+                        np.array([[a[1]] for a in arrs], dtype=float),
+                        np.array([[a[2]] for a in arrs], dtype=float))
 
     def scenario_arrays(self, scenario: Scenario) -> tuple[np.ndarray, float, float]:
         """Return (recycled share per metal, clean-energy factor, LFP target or -1)."""
@@ -521,8 +523,8 @@ def prepare(glob, prep, ch, sw, sc, mix):
     energy_hf (t, fleet).
     """
     recycled = sw.recycled[sc]
-    clean = sw.clean[sc]
-    lfp = sw.lfp[sc]
+    clean = sw.clean[sc, 0]
+    lfp = sw.lfp[sc, 0]
     off = ch.off
     n_chems = ch.n_chems
     fab_yield = ch.fab_yield
@@ -727,7 +729,7 @@ def work_size(model: Model) -> int:
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs):
+def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, ch, sw):
     mine_metal = mines.metal
     mine_group = mines.group
     mine_weight = mines.weight
@@ -739,8 +741,6 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs)
     site_stop = mines.site_stop
     n_groups = mines.n_groups
     n, M = grade.shape
-    ch, sw = fargs
-    sw_recycled, sw_clean, sw_lfp = sw
     (c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal, c_group_country,
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
     off = c_off
@@ -752,7 +752,6 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, fargs)
         ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
                    c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
                    c_domestic, c_lfp)
-        sw = Switches(sw_recycled, sw_clean, sw_lfp)
         hs = np.zeros(n_groups)
         us = np.zeros(n_groups)
         wk = np.empty(nwork)
@@ -814,7 +813,7 @@ def evaluate(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery: n
     n = grade.shape[0]
     out = np.empty((n, len(model.metric_names)))
     _evaluate_kernel(grade, stripping, recovery, glob, out, model.mine_arrays(),
-                     work_size(model), kernel_args(model, scenario))
+                     work_size(model), *kernel_args(model, scenario))
     return out
 
 

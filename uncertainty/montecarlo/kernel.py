@@ -29,7 +29,6 @@ from uncertainty.model import (
     Chain,
     Model,
     Scenario,
-    Switches,
     evaluate,
     finish,
     mine_terms,
@@ -196,8 +195,7 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, sw, nwork):
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
     off, n_metals = c_off, c_metals
     M = mine_group.shape[0]
-    sw_recycled, sw_clean, sw_lfp = sw
-    S = sw_clean.shape[0]
+    S = sw.clean.shape[0]
     T = mk.TILE
     if tab.shape[1] != mk.N_ROWS or tab.shape[2] != T:
         # the compiled kernel embeds _kernels as it was (uncertainty/_cache.py stamps
@@ -229,7 +227,6 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, sw, nwork):
         ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
                    c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
                    c_domestic, c_lfp)
-        sw = Switches(sw_recycled, sw_clean, sw_lfp)
         glob = np.empty((_BLOCK, 3 * ((n_globals + 2) // 3)))  # whole calls of three uniforms
         U = np.empty((mg.DIR_ROWS, dir_member.shape[1]))
         W = np.empty((2, dir_member.shape[1]))

@@ -27,7 +27,6 @@ from uncertainty.model import (
     Chain,
     Model,
     Scenario,
-    Switches,
     aggregate,
     finish,
     mine_terms,
@@ -171,7 +170,6 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
     off, n_metals, n_vehicles = c_off, c_metals, c_vehicles
     n_chems, n_countries, group_country = c_chems, c_countries, c_group_country
-    sw_recycled, sw_clean, sw_lfp = sw
     n, M = gA.shape
     D = gptr.shape[0] - 1
     n_out = out_idx.shape[0]
@@ -191,7 +189,6 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
         ch = Chain(c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal,
                    c_group_country, c_fab, c_secondary, c_nev, c_intensity, c_battery,
                    c_domestic, c_lfp)
-        sw = Switches(sw_recycled, sw_clean, sw_lfp)
         G = np.empty(L)
         R = np.empty(L)
         H = np.empty(L)
