@@ -33,6 +33,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check uncertainty tests
 	$(BIN)/mypy uncertainty
 
+.PHONY: docs
+docs: $(STAMP)                    ## build the documentation site (warnings are errors)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 # the open mine data of Jasansky et al. (2023), doi:10.1038/s41597-023-01965-y
 JASANSKY ?= $(UNCERTAINTY_JASANSKY_DIR)
 

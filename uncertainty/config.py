@@ -20,9 +20,11 @@ from uncertainty.metrics import SENSITIVITY_DEFAULT
 from uncertainty.model import ALLOCATIONS, Scenario
 
 __all__ = [
+    "RUN_KEYS",
     "ConfigError",
     "MonteCarloConfig",
     "RunConfig",
+    "RunKey",
     "ScenarioConfig",
     "SensitivityConfig",
     "load_run",
@@ -134,6 +136,178 @@ def check_seed(file: Path | str, key: str, v: Any) -> int:
     return v
 
 
+@dataclass(frozen=True)
+class RunKey:
+    """One key a run file may hold: the run-file reference is generated from these.
+
+    ``key`` is the dotted path (``montecarlo.samples``; ``scenarios[].name`` for a key of
+    each ``[[scenarios]]`` table; a segment in angle brackets, ``overrides.<parameter>``,
+    stands for any name). ``default`` is the value (in TOML form) a run gets when the key
+    is absent, ``None`` where absence means "none"; ``default_text``, when given, is
+    shown instead of it. :func:`parse_run` accepts exactly the keys listed here.
+    """
+
+    key: str
+    type: str
+    default: Any
+    rule: str
+    meaning: str
+    default_text: str = ""
+    required: bool = False
+
+    @property
+    def section(self) -> str:
+        """The TOML table the key sits in: ``""`` (top level), ``montecarlo``,
+        ``scenarios`` (each ``[[scenarios]]``), ``sensitivity.groups``, ..."""
+        parent = self.key.rpartition(".")[0]
+        return parent.removesuffix("[]")
+
+    @property
+    def name(self) -> str:
+        """The key's own name within its table (``samples``, ``<parameter>``)."""
+        return self.key.rpartition(".")[2]
+
+
+_SWITCH_DOC: tuple[tuple[str, str, Any, str, str, str], ...] = (
+    ("recycled_copper_share", "float", 0.0, "a number in [0, 1]",
+     "share of copper demand met by secondary copper (whose TMR is `metals.csv` "
+     "`secondary_tmr_fraction` of primary copper's); sets `recycled_share.copper`", ""),
+    ("recycled_share", "table of metal = float", {}, "each share a number in [0, 1]",
+     "share of each named metal's demand met by secondary metal, e.g. "
+     "`{ copper = 0.3, nickel = 0.1 }`; `recycled_copper_share` wins for copper", ""),
+    ("lfp_share", "float", None, "a number in [0, 1]",
+     "target LFP share of the battery mix; the other chemistries are scaled down "
+     "proportionally (needs a chemistry named `LFP`)", "the dataset's mix"),
+    ("clean_energy_factor", "float", 1.0, "a number >= 0",
+     "multiplier on the hidden flow (and coal) per kWh of smelting and refining energy "
+     "(0: no coal overburden behind process energy)", ""),
+)
+
+_OVERRIDE_MEANING = (
+    "a parameter name or shell pattern (`\"stripping_ratio[CU-CHL-*]\"`) and its value: a "
+    "number (Fixed at that value) or a distribution table, `{ dist = \"lognormal\", "
+    "median = 0.9, gsd = 1.8 }` (`uncertainty.dists`), or a Brightway `stats_arrays` "
+    "dictionary (`{ \"uncertainty type\" = 2, loc = 8.4, scale = 0.3 }`)")
+
+#: Every key of a run file, by table, in the order the reference lists them.
+RUN_KEYS: tuple[RunKey, ...] = (
+    # ------------------------------------------------------------------ top level
+    RunKey("name", "string", None, "letters, digits, `.`, `_`, `-`; no `..`",
+           "the run's name; it names the out folder `runs/out/<name>/`", required=True),
+    RunKey("description", "string", "", "any text",
+           "one line for the report and the manifest"),
+    RunKey("dataset", "string", "../distributions", "a folder of CSV tables",
+           "the dataset, relative to the run file's folder (default: the shipped "
+           "illustrative database)"),
+    RunKey("dataset_source", "string", "", "any text",
+           "how to obtain the dataset, said when its folder is absent (whitespace runs "
+           "are collapsed)"),
+    RunKey("domestic", "string", "CHN", "an ISO 3166-1 alpha-3 code of `countries.csv`",
+           "the country whose supply chain is studied; hidden flows outside it count as "
+           "abroad, its supply mix weights the mines and process energy counts in it"),
+    RunKey("allocation", "string", "economic", f"one of {', '.join(ALLOCATIONS)}",
+           "how a co-product site's hidden flow is shared among its metals "
+           "(Bring your own data: Sites and co-products)"),
+    RunKey("report", "boolean", True, "true or false",
+           "write `report.html`, its figures and tables after the run"),
+    # ----------------------------------------------------------------- [scenario]
+    *(RunKey(f"scenario.{k}", t, d, r, m, dt)
+      for k, t, d, r, m, dt in _SWITCH_DOC),
+    # --------------------------------------------------------------- [montecarlo]
+    RunKey("montecarlo.samples", "integer", 1_000_000, "a positive integer",
+           "Monte Carlo samples (`--samples` overrides it)"),
+    RunKey("montecarlo.seed", "integer", 20190101, SEED_RANGE,
+           "key of the counter-based generator: results are a pure function of seed, "
+           "sample and parameter"),
+    RunKey("montecarlo.chunk_size", "integer", 65_536, "a positive integer",
+           "samples per chunk: the unit of work, checkpointing and Parquet parts (results "
+           "do not depend on it)"),
+    RunKey("montecarlo.sampler", "string", "philox", f"one of {', '.join(SAMPLERS)}",
+           "`philox`: counter-based Philox4x32-10 random numbers; `sobol`: scrambled Sobol "
+           "points"),
+    RunKey("montecarlo.per_mine", "boolean", True, "true or false",
+           "independent per-mine uncertainty of grade, stripping ratio and recovery "
+           "(false: at their nominal values)"),
+    RunKey("montecarlo.systematic", "boolean", True, "true or false",
+           "the systematic factors, one bias per metal and parameter kind shared by all its "
+           "mines (false: fixed at 1)"),
+    RunKey("montecarlo.global_inputs", "boolean", True, "true or false",
+           "uncertain vehicle, battery, supply, energy and fleet inputs (false: every global "
+           "input at its nominal value; overrides still apply)"),
+    RunKey("montecarlo.grade_stripping_correlation", "float", 0.0,
+           "a number in [-0.99, 0.99]",
+           "Gaussian-copula correlation of each mine's grade and stripping ratio"),
+    # -------------------------------------------------------------- [sensitivity]
+    RunKey("sensitivity.enabled", "boolean", False, "true or false",
+           "compute Sobol indices in `uncertainty run` (`uncertainty sobol` always does)"),
+    RunKey("sensitivity.n_base", "integer", 1024, "a power of 2",
+           "base sample size N of Saltelli's design (N (D + 2) evaluations for D factors)"),
+    RunKey("sensitivity.seed", "integer", 20190101, SEED_RANGE,
+           "seed of the scrambled Sobol design and the bootstrap",
+           default_text="`montecarlo.seed`"),
+    RunKey("sensitivity.metrics", "array of strings", list(SENSITIVITY_DEFAULT),
+           "a non-empty list of metric names", "the metrics whose indices are computed"),
+    RunKey("sensitivity.by", "array of strings",
+           ["parameter", "mine", "metal-kind", "country", "systematic"],
+           f"a non-empty list of {', '.join(LEVELS)}",
+           "the levels of grouping (`custom` needs `[sensitivity.groups]`)"),
+    RunKey("sensitivity.num_resamples", "integer", 100, "a positive integer",
+           "bootstrap replicates of the confidence intervals"),
+    RunKey("sensitivity.conf_level", "float", 0.95, "a number in [0.5, 0.999]",
+           "confidence level of the intervals"),
+    RunKey("sensitivity.log", "boolean", False, "true or false",
+           "the indices of ln Y instead of Y (heavy-tailed outputs)"),
+    RunKey("sensitivity.ci_method", "string", "normal", f"one of {', '.join(CI_METHODS)}",
+           "`normal`: SALib's normal approximation; `percentile`: bootstrap percentiles"),
+    RunKey("sensitivity.tol", "float", None, "a number in (0, 1]",
+           "double N until the widest ST half-width among the top factors is below it",
+           default_text="none (one N)"),
+    RunKey("sensitivity.max_n", "integer", None, "a power of 2, >= `n_base`",
+           "the largest N with `tol`", default_text="16 x `n_base` with `tol`, else `n_base`"),
+    RunKey("sensitivity.top", "integer", 20, "a positive integer",
+           "factors per level and metric whose convergence and rank stability are reported"),
+    RunKey("sensitivity.groups", "table", {}, "see `[sensitivity.groups]`",
+           "the factors of the `custom` level"),
+    RunKey("sensitivity.second_order", "boolean", False, "true or false",
+           "second-order indices, for levels of at most 200 factors (N (2D + 2) "
+           "evaluations)"),
+    RunKey("sensitivity.delta", "boolean", False, "true or false",
+           "Borgonovo's moment-independent delta indices as well"),
+    RunKey("sensitivity.groups.<name>", "array of strings", None,
+           "a non-empty list of parameter names, share-group names or shell patterns",
+           "one factor of the `custom` level, e.g. `copper = [\"*[CU-*]\", "
+           "\"sys_*[copper]\"]`; inputs no group names are one factor each",
+           default_text="-", required=True),
+    # -------------------------------------------------------------- [[scenarios]]
+    RunKey("scenarios[].name", "string", None, "a simple name, unique among the scenarios",
+           "the scenario's name in `scenarios.csv` and the report", required=True),
+    RunKey("scenarios[].description", "string", "", "any text", "one line for the report"),
+    *(RunKey(f"scenarios[].{k}", t, d, r, m, "the `[scenario]` value")
+      for k, t, d, r, m, _ in _SWITCH_DOC),
+    RunKey("scenarios[].overrides", "table", {}, "as `[overrides]`",
+           "input values or distributions of this scenario, applied on top of the run's "
+           "`[overrides]`"),
+    # --------------------------------------------------------------- [overrides]
+    RunKey("overrides.<parameter>", "float or table", None,
+           "a distribution needs a `dist` name (or a `stats_arrays` `uncertainty type`)",
+           _OVERRIDE_MEANING, default_text="the dataset's distribution"),
+)
+
+_RUN_KEY_NAMES = frozenset(k.key for k in RUN_KEYS)
+
+
+def _allowed(section: str) -> set[str]:
+    """The keys :data:`RUN_KEYS` allows directly in ``section`` (``""``: top level)."""
+    prefix = f"{section}." if section else ""
+    out = set()
+    for k in _RUN_KEY_NAMES:
+        if k.startswith(prefix):
+            head = k[len(prefix):].split(".")[0].removesuffix("[]")
+            if not head.startswith("<"):
+                out.add(head)
+    return out
+
+
 def _number(file: Path | str, key: str, v: Any, lo: float, hi: float, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
             or not lo <= v <= hi:
@@ -184,7 +358,7 @@ def _check_keys(file: Path | str, prefix: str, d: Mapping[str, Any], allowed: se
                               f"unknown key; allowed: {', '.join(sorted(allowed))}", k)
 
 
-_SWITCH_KEYS = {"recycled_copper_share", "recycled_share", "lfp_share", "clean_energy_factor"}
+_SWITCH_KEYS = _allowed("scenario")
 
 
 def _switches(file: Path | str, prefix: str, d: Mapping[str, Any]) -> Scenario:
@@ -224,10 +398,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
 
     ``base`` is the folder relative paths are resolved against (the run file's folder).
     """
-    _check_keys(file, "", data, {"name", "description", "dataset", "dataset_source",
-                                 "domestic", "allocation",
-                                 "scenario", "montecarlo", "sensitivity", "scenarios",
-                                 "overrides", "report"})
+    _check_keys(file, "", data, _allowed(""))
     name = data.get("name")
     if name is None:
         raise ConfigError(file, "name", "is required: a simple name of letters, digits, '.', "
@@ -256,7 +427,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     baseline = _switches(file, "scenario.", sw)
 
     mc = _table(file, "montecarlo", data.get("montecarlo", {}))
-    _check_keys(file, "montecarlo.", mc, set(MonteCarloConfig.__dataclass_fields__))
+    _check_keys(file, "montecarlo.", mc, _allowed("montecarlo"))
     d = MonteCarloConfig()
     sampler = mc.get("sampler", d.sampler)
     if sampler not in SAMPLERS:
@@ -276,7 +447,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
             mc.get("grade_stripping_correlation", 0.0), -0.99, 0.99, "[-0.99, 0.99]"),
     )
     se = _table(file, "sensitivity", data.get("sensitivity", {}))
-    _check_keys(file, "sensitivity.", se, set(SensitivityConfig.__dataclass_fields__))
+    _check_keys(file, "sensitivity.", se, _allowed("sensitivity"))
     sd = SensitivityConfig()
     n_base = _pos_int(file, "sensitivity.n_base", se.get("n_base", sd.n_base))
     if n_base & (n_base - 1):
@@ -328,7 +499,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
     for i, s in enumerate(scen_list):
         key = f"scenarios[{i}]"
         s = _table(file, key, s)
-        _check_keys(file, f"{key}.", s, _SWITCH_KEYS | {"name", "overrides", "description"})
+        _check_keys(file, f"{key}.", s, _allowed("scenarios[]"))
         sname = s.get("name")
         if not isinstance(sname, str) or not _NAME.fullmatch(sname) or sname in seen:
             raise ConfigError(file, f"{key}.name", "must be a unique simple name", sname)

@@ -2,7 +2,8 @@
 
 :func:`fit_archetypes` turns the per-facility values of :mod:`uncertainty.build.jasansky` into
 the statistics of every archetype of :data:`uncertainty.build.archetypes.ARCHETYPES`, falling
-back to the typical-value table where the data are too few or far off; :func:`write_archetypes` writes
+back to the typical-value table where the data are too few or far off;
+:func:`write_archetypes` writes
 the table as ``archetypes.csv`` and the Markdown report ``ARCHETYPES.md`` (only derived
 statistics: the source files are never copied), and :func:`main` is the command line
 (``python -m uncertainty.build.archetypes JASANSKY_DIR OUT_DIR`` calls it). All three are
@@ -23,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from uncertainty.build.archetypes import (
-    DOI,
     ARCHETYPES,
     CITATION,
     COLUMNS,
+    DOI,
     MIN_FACILITIES,
     SOURCE_BLEND,
     SOURCE_DATA,
@@ -123,7 +124,7 @@ def _fit_lognormal_block(
         if check_domain and _far_outside(med, domain[0], domain[1], domain[2]):
             row.notes.append(
                 f"{what}: fitted median {_sig6(med):g} (n = {len(x)}) is far outside "
-                f"the typical-value table's {domain[0]:g}..{domain[2]:g}; the typical-value table kept."
+                f"the typical range {domain[0]:g}..{domain[2]:g}; the typical value kept."
             )
         else:
             use = {"min": lo, "median": med, "max": hi, "log_sd": sd}
@@ -131,7 +132,8 @@ def _fit_lognormal_block(
     elif len(x):
         lo, med, hi, sd = lognormal_summary(x)
         row.notes.append(
-            f"{what}: only {len(x)} facilities (< {MIN_FACILITIES}); the typical-value table used. "
+            f"{what}: only {len(x)} facilities (< {MIN_FACILITIES}); the typical value "
+            "used. "
             f"For comparison the data give median {_sig6(med):g}, range "
             f"{_sig6(lo):g}..{_sig6(hi):g}."
         )
@@ -153,14 +155,16 @@ def _fit_recovery(row: _Row, r: pd.Series) -> None:
         if not (a.recovery_min - 0.1 <= mode <= a.recovery_max + 0.1):
             row.notes.append(
                 f"Recovery: fitted mode {_sig6(mode):g} (n = {len(r)}) is far outside "
-                f"the typical-value table's {a.recovery_min:g}..{a.recovery_max:g}; the typical-value table kept."
+                f"the typical range {a.recovery_min:g}..{a.recovery_max:g}; the typical value "
+                "kept."
             )
         else:
             use, src = (lo, mode, hi), SOURCE_DATA
     elif len(r):
         lo, mode, hi = recovery_summary(r)
         row.notes.append(
-            f"Recovery: only {len(r)} facilities (< {MIN_FACILITIES}); the typical-value table used. "
+            f"Recovery: only {len(r)} facilities (< {MIN_FACILITIES}); the typical value "
+            "used. "
             f"For comparison the data give {_sig6(lo):g} / {_sig6(mode):g} / {_sig6(hi):g}."
         )
     else:
@@ -245,9 +249,11 @@ def fit_archetypes(jasansky_dir: Path | str) -> pd.DataFrame:
     Each facility contributes one value per statistic (its median over years), so a
     mine reporting twenty years weighs as much as one reporting a single year. A
     statistic is fitted when at least :data:`~uncertainty.build.archetypes.MIN_FACILITIES` facilities have it;
-    otherwise, or where the fitted central value is far outside the typical-value table's
-    min..max (below half the min or above twice the max; recovery: more than 0.1
-    outside), the the typical-value table value is kept and labelled ``"literature"``.
+    otherwise, or where the fitted central value is far outside the typical-value
+    table's min..max (below half the min or above twice the max; recovery: more than 0.1
+    outside), the typical value is kept and labelled
+    :data:`~uncertainty.build.archetypes.SOURCE_LITERATURE` (``"literature"``: the
+    references of :data:`~uncertainty.build.archetypes.LITERATURE`).
     """
     data = _load(Path(jasansky_dir))
     specs = _specs(data)
@@ -398,7 +404,7 @@ def _fmt(x: Any) -> str:
 
 
 def _paragraph(a: Archetype, r: pd.Series) -> str:
-    """One paragraph comparing the result with the typical-value table's typical values."""
+    """One paragraph comparing the result with the typical values of its archetype."""
     unit = a.grade_unit
     parts = [
         f"Typical values: grade {a.domain_grade}, stripping ratio {a.domain_sr}, recovery "
@@ -410,14 +416,14 @@ def _paragraph(a: Archetype, r: pd.Series) -> str:
             return f"{name} is the typical-value table's ({_fmt(val)}{u})."
         pos = ("inside" if lo <= val <= hi else "below" if val < lo else "above")
         ratio = val / med if med > 0 else math.nan
-        return (f"{name} {_fmt(val)}{u} from {src} is {pos} the typical-value table's range "
+        return (f"{name} {_fmt(val)}{u} from {src} is {pos} the typical range "
                 f"{_fmt(lo)}..{_fmt(hi)} ({_fmt(ratio)} x its typical {_fmt(med)}).")
 
     parts.append(cmp("The median grade", r["grade_median"], a.grade_min, a.grade_median,
                      a.grade_max, r["source_grade"], f" {unit}"))
     if r["source_grade"] != SOURCE_LITERATURE:
-        parts.append(f"Across deposits its log-sd is {_fmt(r['grade_log_sd'])} (the literature "
-                     "gives 0.6-0.85 for one deposit type).")
+        parts.append(f"Across deposits its log-sd is {_fmt(r['grade_log_sd'])} (grade-tonnage "
+                     "models: 0.6-0.85 across deposits of one type).")
     if a.mining_method != "brine":
         parts.append(cmp("The median stripping ratio", r["sr_median"], a.sr_min,
                          a.sr_median, a.sr_max, r["source_sr"], ""))
@@ -532,7 +538,7 @@ def write_archetypes(df: pd.DataFrame, csv_path: Path | str, md_path: Path | str
         )
     L.append("")
     L.append("Sources (n = facilities behind a fitted value, or found in the data when the "
-             "the typical-value table value was kept):")
+             "typical value was kept):")
     L.append("")
     L.append("| archetype | grade | stripping ratio | recovery | mine size |")
     L.append("|---|---|---|---|---|")

@@ -3,9 +3,10 @@
 The default mine database (``distributions/mines.csv``) is synthetic: each mine is drawn
 from one of fifteen *archetypes* (deposit type x mining method).
 This module holds those archetypes with their fall-back values, the *typical-value
-table* (typical ore grades, stripping ratios, recoveries and concentrate grades of each
-deposit type as the mining literature reports them, e.g. Singer, Berger and Moring
-2008 for grades and tonnages; shown in ``ARCHETYPES.md``; :data:`ARCHETYPES`), the columns of the fitted table (:data:`COLUMNS`), the grade units
+table* (:data:`ARCHETYPES`: minimum, typical and maximum ore grade, stripping ratio,
+recovery and concentrate grade of each deposit type, an illustrative compilation from
+the literature, :data:`LITERATURE`; quoted in ``ARCHETYPES.md``), the columns of the
+fitted table (:data:`COLUMNS`), the grade units
 (:data:`GRADE_UNITS`, :func:`to_mass_fraction`) and the across-deposit summaries
 (:func:`lognormal_summary`, :func:`recovery_summary`). Per archetype the table gives
 
@@ -46,6 +47,7 @@ __all__ = [
     "DOI",
     "GRADE_UNITS",
     "LI2O_TO_LI",
+    "LITERATURE",
     "MIN_FACILITIES",
     "SOURCE_BLEND",
     "SOURCE_DATA",
@@ -56,9 +58,9 @@ __all__ = [
     "to_mass_fraction",
 ]
 
-#: Li2O to Li mass factor (the typical-value table).
+#: Li2O to Li mass factor (stoichiometry: 2 x 6.941 / 29.881).
 LI2O_TO_LI = 0.4646
-#: Al2O3 to Al mass factor (the typical-value table).
+#: Al2O3 to Al mass factor (stoichiometry: 2 x 26.982 / 101.961).
 AL2O3_TO_AL = 0.529
 
 #: Controlled vocabulary of grade units and the factor turning a value in that unit
@@ -75,12 +77,29 @@ GRADE_UNITS: dict[str, float] = {
     "g/t": 1e-6,
 }
 
-#: Fewer facilities than this and the the typical-value table value is used instead of a fit.
+#: Fewer facilities than this and the typical value is used instead of a fit.
 MIN_FACILITIES = 8
 
+#: Source label of a value fitted from the open mine data (:data:`CITATION`).
 SOURCE_DATA = "jasansky2023"
+#: Source label of a value kept from the typical-value table (:data:`LITERATURE`).
 SOURCE_LITERATURE = "literature"
+#: Source label of a mine size fitted from the data with tonnages converted to metal by
+#: the typical-value table's grade and recovery.
 SOURCE_BLEND = "jasansky2023+literature"
+
+#: What the label :data:`SOURCE_LITERATURE` stands for, as written into ``ARCHETYPES.md``.
+LITERATURE = (
+    "typical values per deposit type compiled from the mining literature and public "
+    "statistics (illustrative, not fitted); anchors: grades and tonnages about "
+    "lognormal across deposits of one type (USGS grade-tonnage models, Singer, Berger "
+    "& Moring 2008, Open-File Report 2008-1155), about 740 t of rock moved per t of "
+    "copper (Global Tailings Review 2020), rock-to-metal ratios of 25 commodities "
+    "(Nassar et al. 2022, Environ. Sci. Technol. 56, 6710-6721, "
+    "doi:10.1021/acs.est.1c07875); "
+    "fall-back mine sizes from 2019 world mine production (USGS Mineral Commodity "
+    "Summaries 2020); see docs/science.md"
+)
 
 #: DOI of Jasansky et al. (2023).
 DOI = "10.1038/s41597-023-01965-y"
@@ -166,13 +185,13 @@ def to_mass_fraction(value: float | np.ndarray, unit: str) -> float | np.ndarray
 
 
 # ---------------------------------------------------------------------------------------
-# the typical-value table fall-backs
+# fall-backs: the typical-value table
 # ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Archetype:
-    """One mine archetype with its the typical-value table fall-back statistics.
+    """One mine archetype with its fall-back statistics from the typical-value table.
 
     Attributes
     ----------
@@ -190,7 +209,7 @@ class Archetype:
     size_median_t, size_log_sd : float
         Mine size, t of metal in the product per year (lognormal).
     domain_grade, domain_sr, domain_recovery, domain_conc : str
-        the typical-value table's row as written, for the report.
+        The typical-value table's row as written, for the report.
     note : str
         How the fall-back values were derived where the typical-value table does not give them.
     """
@@ -223,7 +242,7 @@ class Archetype:
 def _lognormal_from_range(
     lo: float, typ_lo: float, typ_hi: float, hi: float
 ) -> tuple[float, float, float, float]:
-    """the typical-value table ``min / typical / max`` to (min, median, max, log-sd).
+    """Typical-value ``min / typical / max`` to (min, median, max, log-sd).
 
     The median is the geometric mean of the typical range; min..max is read as a
     central 95 % range, so ``log_sd = ln(max / min) / (2 * 1.96)``; where min is 0
@@ -286,7 +305,7 @@ _SIZE_NOTE = (
     "an assumed number of producing mines ({})."
 )
 
-#: The fifteen archetypes of the typical-value table with their the typical-value table fall-back values.
+#: The fifteen archetypes with their fall-back values from the typical-value table.
 #: Typical ranges ``a-b`` become a median ``sqrt(a*b)`` (grade, stripping ratio) or a
 #: mode ``(a+b)/2`` (recovery, concentrate grade).
 ARCHETYPES: dict[str, Archetype] = {

@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-#: Mass of metal per unit mass of the species a grade is reported in (DOMAIN.md section 3).
+#: Mass of metal per unit mass of the species a grade is reported in (stoichiometry: Li in Li2O, Al in Al2O3).
 #: REO: rare-earth oxide to rare-earth metal, 0.85 (typical for NdPr oxides).
 GRADE_BASIS_FACTORS: dict[str, float] = {
     "metal": 1.0,
@@ -132,7 +132,12 @@ class Bound:
 @dataclass(frozen=True)
 class Column:
     """One column of a table: its name, kind ('str', 'float', 'bool'), rule and
-    plausibility bound."""
+    plausibility bound, and what it means (the documentation's column reference).
+
+    ``unit`` is the unit of a number (``-`` for a dimensionless one), ``meaning`` what
+    the column says, ``default`` what a blank cell (or an absent optional column) means
+    or is filled with.
+    """
 
     name: str
     kind: str = "float"
@@ -141,6 +146,9 @@ class Column:
     choices: tuple[str, ...] | None = None
     bound: Bound | None = None
     required: bool = True  # False: the column may be absent (all its cells blank)
+    unit: str = ""
+    meaning: str = ""
+    default: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,124 +170,234 @@ _GWH = Bound(None, 1e9, "kWh per t of metal; the most energy-intensive metals (P
 _CONCENTRATION = Bound(1e-3, 1e6, "a Dirichlet concentration outside this range makes the "
                        "shares degenerate or all but fixed")
 
+_GEO_SD = "- (geometric sd)"
+_SOURCE = ("`imputed` if the value is blank; else `synthetic` on a row with "
+           "`synthetic = true`, else `reported`")
+
 SPECS: dict[str, TableSpec] = {
     "countries": TableSpec(
-        "countries.csv", (Column("iso3", "str"), Column("name", "str")), ("iso3",)
+        "countries.csv",
+        (
+            Column("iso3", "str", meaning="ISO 3166-1 alpha-3 country code; every code "
+                   "`mines.csv`, `supply.csv` and the run file's `domestic` use must be "
+                   "listed"),
+            Column("name", "str", meaning="country name"),
+        ),
+        ("iso3",),
     ),
     "metals": TableSpec(
         "metals.csv",
         (
-            Column("metal", "str"),
-            Column("display_name", "str"),
+            Column("metal", "str", meaning="name every other table uses (`copper`, "
+                   "`rare_earths`)"),
+            Column("display_name", "str", meaning="name in tables and figures"),
             Column("fabrication_yield", rule=UNIT_INTERVAL, bound=Bound(
                 0.01, None, "a yield below 1% would make the metal demand 100 times the "
-                "vehicles' content")),
-            Column("energy_kwh_per_t", rule=NON_NEGATIVE, bound=_GWH),
-            Column("energy_gsd", rule=GSD, bound=_GSD10),
-            Column("secondary_tmr_fraction", rule=SHARE),
-            Column("sys_grade_gsd", rule=GSD, bound=_GSD10),
-            Column("sys_stripping_gsd", rule=GSD, bound=_GSD10),
-            Column("sys_recovery_sd", rule=CV),
+                "vehicles' content"), unit="fraction",
+                meaning="metal in the car per metal entering car manufacturing (scrap "
+                "losses)"),
+            Column("energy_kwh_per_t", rule=NON_NEGATIVE, bound=_GWH,
+                   unit="kWh per t of metal", meaning="smelting and refining energy"),
+            Column("energy_gsd", rule=GSD, bound=_GSD10, unit=_GEO_SD,
+                   meaning="spread of the energy: LogNormal, median = `energy_kwh_per_t` "
+                   "(0 kWh stays 0)"),
+            Column("secondary_tmr_fraction", rule=SHARE, unit="fraction",
+                   meaning="TMR of secondary (recycled) metal relative to primary metal's"),
+            Column("sys_grade_gsd", rule=GSD, bound=_GSD10, unit=_GEO_SD,
+                   meaning="systematic grade factor of the metal: LogNormal around 1, shared "
+                   "by all its rows"),
+            Column("sys_stripping_gsd", rule=GSD, bound=_GSD10, unit=_GEO_SD,
+                   meaning="systematic stripping-ratio factor: LogNormal around 1, shared "
+                   "by all the metal's sites"),
+            Column("sys_recovery_sd", rule=CV, unit="- (absolute sd)",
+                   meaning="systematic recovery factor: Normal around 1 with this sd, "
+                   "truncated at max(1 - 5 sd, 0.001) and 1 + 5 sd"),
             Column("price_usd_per_t", rule=POSITIVE, optional_value=True, required=False,
                    bound=Bound(None, 1e9, "USD per t of metal; gold, the dearest mined metal, "
-                               "cost about 4.5e7 in 2019")),
+                               "cost about 4.5e7 in 2019"),
+                   unit="USD per t of metal (study year)",
+                   meaning="price for the economic allocation and the main product of "
+                   "co-product sites",
+                   default="no price: the metal's multi-row sites get no economic shares "
+                   "(an error only under the allocation that needs them)"),
             Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
-                   required=False, bound=_RECOVERY),
+                   required=False, bound=_RECOVERY, unit="fraction",
+                   meaning="smelting and refining recovery of the metal; fills blank "
+                   "`refining_recovery` cells of `mines.csv`",
+                   default="none: every `mines.csv` row of the metal must give its own"),
         ),
         ("metal",),
     ),
     "mines": TableSpec(
         "mines.csv",
         (
-            Column("mine_id", "str"),
-            Column("site_id", "str", optional_value=True, required=False),
-            Column("name", "str"),
-            Column("country", "str"),
-            Column("metal", "str"),
-            Column("archetype", "str", optional_value=True),
-            Column("mining_method", "str", choices=MINING_METHODS),
+            Column("mine_id", "str", meaning="row identifier, used in parameter names such "
+                   "as `grade[CU-CHL-001]`"),
+            Column("site_id", "str", optional_value=True, required=False,
+                   meaning="rows with one `site_id` are one physical mine (one ore stream)",
+                   default="the row is its own site"),
+            Column("name", "str", meaning="mine name"),
+            Column("country", "str", meaning="country of the mine: a code of "
+                   "`countries.csv`"),
+            Column("metal", "str", meaning="the metal this row produces: a `metal` of "
+                   "`metals.csv` (one row per metal and site)"),
+            Column("archetype", "str", optional_value=True,
+                   meaning="deposit archetype that fills blank values and gives "
+                   "across-deposit spreads",
+                   default="the archetype of the row's metal and mining method (by country "
+                   "where the metal has country-specific archetypes)"),
+            Column("mining_method", "str", choices=MINING_METHODS,
+                   meaning="`brine`: no waste rock and no hidden flow from the mine"),
             Column("production_t", rule=POSITIVE, bound=Bound(
                 None, 1e10, "t per mine and year; ten times the largest producers (iron ore, "
-                "about 1e9 t)")),
+                "about 1e9 t)"), unit="t of metal per year",
+                meaning="metal in the mine's product in the study year; weights the row "
+                "within its metal and country, and enters the allocation"),
             Column("grade", rule=UNIT_INTERVAL, optional_value=True, bound=Bound(
                 1e-9, None, "a part per billion; the leanest mined ores (gold, PGM) grade "
-                "about 1e-6")),
-            Column("grade_unit", "str", choices=tuple(GRADE_BASIS_FACTORS), optional_value=True),
+                "about 1e-6"), unit="mass fraction in the `grade_unit` basis",
+                meaning="ore grade (0.0065 = 0.65 %)",
+                default="the archetype's median grade"),
+            Column("grade_unit", "str", choices=tuple(GRADE_BASIS_FACTORS), optional_value=True,
+                   meaning="species the grade is given in; its factor converts the grade "
+                   "to metal (blank only with a blank `grade`)",
+                   default="the archetype's grade basis"),
             Column("stripping_ratio", rule=NON_NEGATIVE, optional_value=True, bound=Bound(
                 None, 500, "t of waste per t of ore; reported open-pit ratios reach a "
-                "few tens, exceptionally about 100")),
-            Column("mill_recovery", rule=UNIT_INTERVAL, optional_value=True, bound=_RECOVERY),
+                "few tens, exceptionally about 100"), unit="t waste rock per t ore",
+                meaning="waste to ore ratio; one value per site",
+                default="the site's value, else the archetype's median (brine 0)"),
+            Column("mill_recovery", rule=UNIT_INTERVAL, optional_value=True, bound=_RECOVERY,
+                   unit="fraction", meaning="share of the ore's metal recovered into the "
+                   "product", default="the archetype's modal recovery"),
             Column("conc_grade", rule=UNIT_INTERVAL, optional_value=True, bound=Bound(
                 1e-6, None, "metal per t of concentrate; no concentrate is leaner than "
-                "its ore")),
+                "its ore"), unit="mass fraction of metal in the concentrate",
+                meaning="concentrate grade, not below the ore's metal grade",
+                default="the archetype's concentrate grade; if it has none, whole-ore "
+                "processing (the ore itself is shipped)"),
             Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
-                   bound=_RECOVERY),
-            Column("alloc_economic", rule=SHARE, optional_value=True),
-            Column("alloc_mass", rule=SHARE, optional_value=True),
-            Column("main_product", "bool", optional_value=True),
-            Column("grade_gsd", rule=GSD, optional_value=True, bound=_GSD10),
-            Column("stripping_gsd", rule=GSD, optional_value=True, bound=_GSD10),
-            Column("recovery_sd", rule=CV, optional_value=True),
-            Column("synthetic", "bool", optional_value=True),
+                   bound=_RECOVERY, unit="fraction",
+                   meaning="smelting and refining recovery",
+                   default="`metals.csv` `refining_recovery` of the metal, else an error"),
+            Column("alloc_economic", rule=SHARE, optional_value=True, unit="fraction",
+                   meaning="economic allocation share of the site's hidden flow",
+                   default="computed per site from price x production; 1 for a single-row "
+                   "site"),
+            Column("alloc_mass", rule=SHARE, optional_value=True, unit="fraction",
+                   meaning="mass allocation share of the site's hidden flow",
+                   default="computed per site from production; 1 for a single-row site"),
+            Column("main_product", "bool", optional_value=True,
+                   meaning="main product of its site (`main-product` allocation)",
+                   default="the site's highest-revenue row; `true` for a single-row site"),
+            Column("grade_gsd", rule=GSD, optional_value=True, bound=_GSD10, unit=_GEO_SD,
+                   meaning="per-mine spread of the grade: LogNormal, median = `grade`",
+                   default="by `grade_source` (data.md, Gaps and provenance)"),
+            Column("stripping_gsd", rule=GSD, optional_value=True, bound=_GSD10, unit=_GEO_SD,
+                   meaning="per-mine spread of the stripping ratio: LogNormal, median = "
+                   "`stripping_ratio` (a ratio of 0 stays 0)",
+                   default="by `stripping_source`; 1 without waste rock"),
+            Column("recovery_sd", rule=CV, optional_value=True, unit="fraction (absolute sd)",
+                   meaning="per-mine spread of the mill recovery: Normal truncated to (0, 1]",
+                   default="by `recovery_source`"),
+            Column("synthetic", "bool", optional_value=True,
+                   meaning="the row is a synthetic stand-in for uncovered production, not "
+                   "a real mine",
+                   default="`true` when all three `*_source` are `synthetic`"),
             Column("grade_source", "str", choices=PROVENANCES, optional_value=True,
-                   required=False),
+                   required=False, meaning="provenance of `grade`; sets its spread when "
+                   "`grade_gsd` is blank", default=_SOURCE),
             Column("stripping_source", "str", choices=PROVENANCES, optional_value=True,
-                   required=False),
+                   required=False, meaning="provenance of `stripping_ratio`; sets its spread "
+                   "when `stripping_gsd` is blank", default=_SOURCE),
             Column("recovery_source", "str", choices=PROVENANCES, optional_value=True,
-                   required=False),
+                   required=False, meaning="provenance of `mill_recovery`; sets its spread "
+                   "when `recovery_sd` is blank", default=_SOURCE),
         ),
         ("mine_id",),
     ),
     "supply": TableSpec(
         "supply.csv",
         (
-            Column("metal", "str"),
-            Column("country", "str"),
-            Column("share", rule=SHARE),
-            Column("concentration", rule=POSITIVE, bound=_CONCENTRATION),
+            Column("metal", "str", meaning="metal: a `metal` of `metals.csv`"),
+            Column("country", "str", meaning="country where the metal is mined: a code of "
+                   "`countries.csv`"),
+            Column("share", rule=SHARE, unit="fraction",
+                   meaning="share of the domestic country's supply of the metal from that "
+                   "country; a metal's shares sum to 1"),
+            Column("concentration", rule=POSITIVE, bound=_CONCENTRATION, unit="-",
+                   meaning="Dirichlet concentration of the metal's shares (alpha = "
+                   "concentration x share; larger = less spread); the metal's first row's "
+                   "value is used"),
         ),
         ("metal", "country"),
     ),
     "vehicles": TableSpec(
         "vehicles.csv",
         (
-            Column("vehicle", "str"),
-            Column("metal", "str"),
+            Column("vehicle", "str", meaning="vehicle type: a `vehicle` of `fleet.csv`"),
+            Column("metal", "str", meaning="metal: a `metal` of `metals.csv` (a missing "
+                   "pair is 0 kg)"),
             Column("content_kg", rule=NON_NEGATIVE, bound=Bound(
-                None, 1e4, "kg of one metal per vehicle; a passenger car weighs 1-3 t")),
-            Column("cv", rule=CV),
+                None, 1e4, "kg of one metal per vehicle; a passenger car weighs 1-3 t"),
+                unit="kg per vehicle",
+                meaning="metal in the finished vehicle, battery cathode metals excluded "
+                "(they come from `chemistries.csv`)"),
+            Column("cv", rule=CV, unit="- (coefficient of variation)",
+                   meaning="spread of the content: mean-preserving LogNormal"),
         ),
         ("vehicle", "metal"),
     ),
     "fleet": TableSpec(
         "fleet.csv",
         (
-            Column("vehicle", "str"),
-            Column("display_name", "str"),
+            Column("vehicle", "str", meaning="vehicle type (`icev`, `bev`, ...)"),
+            Column("display_name", "str", meaning="name in tables and figures"),
             Column("count", rule=NON_NEGATIVE, bound=Bound(
-                None, 1e9, "vehicles a year; world car production is about 1e8")),
-            Column("count_cv", rule=CV),
-            Column("nev", "bool"),
-            Column("battery_kwh_min", rule=NON_NEGATIVE),
-            Column("battery_kwh_mode", rule=NON_NEGATIVE),
+                None, 1e9, "vehicles a year; world car production is about 1e8"),
+                unit="vehicles per year",
+                meaning="vehicles produced (the sum over types must be > 0)"),
+            Column("count_cv", rule=CV, unit="- (coefficient of variation)",
+                   meaning="spread of the count: Normal, sd = count x `count_cv`"),
+            Column("nev", "bool", meaning="new-energy (battery or plug-in) vehicle; an NEV "
+                   "needs the battery tables"),
+            Column("battery_kwh_min", rule=NON_NEGATIVE, unit="kWh",
+                   meaning="battery capacity, lower end"),
+            Column("battery_kwh_mode", rule=NON_NEGATIVE, unit="kWh",
+                   meaning="battery capacity, most likely (the nominal value; min <= mode "
+                   "<= max)"),
             Column("battery_kwh_max", rule=NON_NEGATIVE, bound=Bound(
-                None, 1000, "kWh per passenger car; the largest packs hold about 200")),
+                None, 1000, "kWh per passenger car; the largest packs hold about 200"),
+                unit="kWh", meaning="battery capacity, upper end (Triangular min/mode/max; "
+                "fixed when min = max)"),
         ),
         ("vehicle",),
     ),
     "chemistries": TableSpec(
         "chemistries.csv",
-        (Column("chemistry", "str"), Column("metal", "str"), Column("kg_per_kwh", rule=NON_NEGATIVE, bound=Bound(
-            None, 100, "kg of cathode metal per kWh; real chemistries need below 2"))),
+        (
+            Column("chemistry", "str", meaning="battery chemistry name (`NMC532`, `LFP`, "
+                   "...)"),
+            Column("metal", "str", meaning="cathode metal: a `metal` of `metals.csv`"),
+            Column("kg_per_kwh", rule=NON_NEGATIVE, bound=Bound(
+                None, 100, "kg of cathode metal per kWh; real chemistries need below 2"),
+                unit="kg per kWh (cell level)",
+                meaning="cathode metal per kWh; `globals.csv` `battery_pack_factor` scales "
+                "it to the pack"),
+        ),
         ("chemistry", "metal"),
         optional=True,
     ),
     "battery_mix": TableSpec(
         "battery_mix.csv",
         (
-            Column("chemistry", "str"),
-            Column("share", rule=SHARE),
-            Column("concentration", rule=POSITIVE, bound=_CONCENTRATION),
+            Column("chemistry", "str", meaning="chemistry: a `chemistry` of "
+                   "`chemistries.csv`"),
+            Column("share", rule=SHARE, unit="fraction",
+                   meaning="share of the battery mix (kWh); the shares sum to 1"),
+            Column("concentration", rule=POSITIVE, bound=_CONCENTRATION, unit="-",
+                   meaning="Dirichlet concentration of the mix (the first row's value is "
+                   "used)"),
         ),
         ("chemistry",),
         optional=True,
@@ -287,11 +405,16 @@ SPECS: dict[str, TableSpec] = {
     "globals": TableSpec(
         "globals.csv",
         (
-            Column("parameter", "str"),
+            Column("parameter", "str", meaning="name of a scalar input "
+                   "(`grid_hf_kg_per_kwh`, `coal_used_kg_per_kwh`, `battery_pack_factor` "
+                   "are required)"),
             Column("value", rule=NON_NEGATIVE, bound=Bound(
-                None, 1e6, "the scalar inputs are per kWh or factors of order 1")),
-            Column("unit", "str"),
-            Column("gsd", rule=GSD, bound=_GSD10),
+                None, 1e6, "the scalar inputs are per kWh or factors of order 1"),
+                unit="as the row's `unit`",
+                meaning="nominal value (the median); LogNormal when value > 0 and gsd > 1, "
+                "else fixed"),
+            Column("unit", "str", meaning="unit of `value`, for the reader"),
+            Column("gsd", rule=GSD, bound=_GSD10, unit=_GEO_SD, meaning="spread of the value"),
         ),
         ("parameter",),
     ),
