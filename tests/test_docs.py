@@ -82,7 +82,9 @@ def _parsed(run: RunConfig, key: str, base: Path) -> Any:
         return getattr(getattr(run, section), name)
     if section == "scenarios[]":
         s = run.scenarios[0]
-        return s.overrides if name == "overrides" else _switch(s.switches, name)
+        if name in ("overrides", "allocation"):
+            return getattr(s, name)
+        return _switch(s.switches, name)
     raise AssertionError(f"no rule to find {key} in a RunConfig")
 
 

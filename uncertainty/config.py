@@ -86,11 +86,13 @@ class SensitivityConfig:
 
 @dataclass(frozen=True)
 class ScenarioConfig:
-    """One scenario (``[[scenarios]]``): switches plus input overrides."""
+    """One scenario (``[[scenarios]]``): switches, input overrides and the allocation
+    rule of co-product sites (None: the run's)."""
 
     name: str
     switches: Scenario
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    allocation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,10 @@ RUN_KEYS: tuple[RunKey, ...] = (
     RunKey("scenarios[].description", "string", "", "any text", "one line for the report"),
     *(RunKey(f"scenarios[].{k}", t, d, r, m, "the `[scenario]` value")
       for k, t, d, r, m, _ in _SWITCH_DOC),
+    RunKey("scenarios[].allocation", "string", None, f"one of {', '.join(ALLOCATIONS)}",
+           "the allocation rule of co-product sites in this scenario, evaluated on the "
+           "baseline's random numbers: `scenarios.csv` gives the paired change of every "
+           "metric from switching the rule", default_text="the run's `allocation`"),
     RunKey("scenarios[].overrides", "table", {}, "as `[overrides]`",
            "input values or distributions of this scenario, applied on top of the run's "
            "`[overrides]`"),
@@ -505,9 +511,13 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
             raise ConfigError(file, f"{key}.name", "must be a unique simple name", sname)
         seen.add(sname)
         merged = {**sw, **{k: v for k, v in s.items() if k in _SWITCH_KEYS}}
+        s_alloc = s.get("allocation")
+        if s_alloc is not None and s_alloc not in ALLOCATIONS:
+            raise ConfigError(file, f"{key}.allocation",
+                              f"must be one of {', '.join(ALLOCATIONS)}", s_alloc)
         scenarios.append(ScenarioConfig(
             sname, _switches(file, f"{key}.", merged),
-            _overrides(file, f"{key}.overrides", s.get("overrides", {}))))
+            _overrides(file, f"{key}.overrides", s.get("overrides", {})), s_alloc))
     overrides = _overrides(file, "overrides", data.get("overrides", {}))
     return RunConfig(
         name=name, path=Path(file) if file != "<run>" else None, dataset=dataset,

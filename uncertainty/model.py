@@ -54,8 +54,10 @@ import pandas as pd
 from uncertainty import _cache  # noqa: F401  (before any kernel: package-stamped numba cache)
 from uncertainty.data import (
     GRADE_BASIS_FACTORS,
+    MAIN_PRODUCT_RULE,
     MINE_VALUES,
     PROVENANCES,
+    REVENUE_RULE,
     Dataset,
     DataValidationError,
 )
@@ -85,8 +87,11 @@ __all__ = [
     "evaluate",
     "evaluate_reference",
     "mine_flows",
+    "price_modes",
     "provenance_shares",
     "row_hidden_flows",
+    "site_alloc",
+    "site_allocation",
     "site_arrays",
     "site_terms",
     "undefined_metrics",
@@ -107,7 +112,11 @@ class MineArrays(NamedTuple):
     site: np.ndarray  # (M,) multi-row site index, -1 for a single-row site
     site_start: np.ndarray  # (n_sites,) first row of each multi-row site
     site_stop: np.ndarray  # (n_sites,) one past its last row
+    site_mode: np.ndarray  # (n_sites,) shares: 0 fixed, 1 economic or 2 main product by price
+    prod: np.ndarray  # (M,) production, t of metal per year (revenue weights)
+    rr: np.ndarray  # (M,) refining recovery
     n_groups: int
+    price_off: int  # offset of the price block in the global vector
 
 
 class Chain(NamedTuple):
@@ -189,6 +198,10 @@ class Model:
     mine_site: np.ndarray  # index of its multi-row site, -1 for a single-row site
     site_start: np.ndarray  # (n_sites,) first row of each multi-row site
     site_stop: np.ndarray  # (n_sites,) one past its last row
+    # per-sample allocation of co-product sites from uncertain prices (site_alloc)
+    site_mode: np.ndarray  # (n_sites,) 0 fixed shares, 1 economic, 2 main product
+    mine_prod: np.ndarray  # (M,) production, t per year
+    mine_rr: np.ndarray  # (M,) refining recovery
     nominal_grade: np.ndarray
     nominal_stripping: np.ndarray
     nominal_recovery: np.ndarray
@@ -225,7 +238,8 @@ class Model:
         """The per-row arrays the kernels read."""
         return MineArrays(self.mine_metal, self.mine_group, self.mine_weight, self.mine_conc,
                           self.mine_alloc_rr, self.mine_solid, self.mine_site,
-                          self.site_start, self.site_stop, self.n_groups)
+                          self.site_start, self.site_stop, self.site_mode, self.mine_prod,
+                          self.mine_rr, self.n_groups, self.offsets["price"])
 
     def chain(self) -> Chain:
         """The supply-chain and fleet arrays :func:`finish` reads."""
@@ -347,6 +361,50 @@ def site_arrays(mines) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return lead, site, np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64)
 
 
+def price_modes(ds: Dataset, site_start: np.ndarray, site_stop: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Each metal's nominal price (0 where none) and each site's allocation mode per rule.
+
+    A multi-row site follows its prices sample by sample under a rule whose cells were
+    computed from prices (``Dataset.fills``: :data:`~uncertainty.data.REVENUE_RULE`,
+    :data:`~uncertainty.data.MAIN_PRODUCT_RULE`) when one of its metals has an uncertain
+    price (``metals.csv`` ``price_gsd`` above 1). Explicit allocation cells, mass
+    allocation and sites of fixed prices keep their shares.
+
+    Returns
+    -------
+    price : ndarray, shape (n_metals,)
+        USD per t, in ``ds.metals`` order.
+    modes : ndarray of int64, shape (len(ALLOCATIONS), n_sites)
+        0 fixed shares, 1 economic shares from the sample's prices, 2 main product the
+        row of the sample's highest revenue.
+    """
+    met = ds.tables["metals"].set_index("metal").loc[ds.metals]
+    price = (met["price_usd_per_t"].to_numpy(float) if "price_usd_per_t" in met
+             else np.full(len(met), np.nan))
+    gsd = met["price_gsd"].to_numpy(float) if "price_gsd" in met else np.full(len(met), np.nan)
+    uncertain = dict(zip(ds.metals, (gsd > 1) & (price > 0), strict=True))
+    modes = np.zeros((len(ALLOCATIONS), len(site_start)), dtype=np.int64)
+    fills = ds.fills
+    if len(site_start) and len(fills):
+        rule = fills["rule"].astype(str)
+        by_price = {
+            "alloc_economic": set(fills["mine_id"][(fills["column"] == "alloc_economic")
+                                                   & rule.str.startswith(REVENUE_RULE)]),
+            "main_product": set(fills["mine_id"][(fills["column"] == "main_product")
+                                                 & rule.str.startswith(MAIN_PRODUCT_RULE)]),
+        }
+        ids = ds.mines["mine_id"].to_numpy(str)
+        metal = ds.mines["metal"].to_numpy(str)
+        for q, (a, b) in enumerate(zip(site_start, site_stop, strict=True)):
+            if not any(uncertain[m] for m in metal[a:b]):
+                continue
+            for r, col, code in ((0, "alloc_economic", 1), (2, "main_product", 2)):
+                if all(i in by_price[col] for i in ids[a:b]):
+                    modes[r, q] = code
+    return np.where(np.isfinite(price), price, 0.0), modes
+
+
 def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "CHN") -> Model:
     """Flatten a validated dataset into the arrays the kernels use.
 
@@ -386,10 +444,13 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
     conc = np.where(np.isnan(conc_grade), 1.0, 1.0 / np.where(np.isnan(conc_grade), 1.0, conc_grade))
     alloc = allocation_shares(ds, allocation)
     lead, site, site_start, site_stop = site_arrays(mines)
-    alloc_rr = alloc / mines["refining_recovery"].to_numpy(float)
+    rr = mines["refining_recovery"].to_numpy(float)
+    alloc_rr = alloc / rr
     solid = (mines["mining_method"].to_numpy(str) != "brine").astype(float)
 
     met = ds.tables["metals"].set_index("metal").loc[list(metals)]
+    price, priced = price_modes(ds, site_start, site_stop)
+    site_mode = priced[ALLOCATIONS.index(allocation)]
     fleet = ds.tables["fleet"]
     vehicles = tuple(fleet["vehicle"])
     nev = fleet["nev"].to_numpy(bool)
@@ -426,6 +487,9 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
     block("battery_kwh", vehicles, fleet["battery_kwh_mode"].to_numpy(float))
     block("battery_mix", chems, chem_tab["share"].to_numpy(float))
     block("count", vehicles, fleet["count"].to_numpy(float))
+    # last, and only where a site's shares follow uncertain prices: the counters of every
+    # other input are those of a dataset without price uncertainty
+    block("price", metals if priced.any() else [], price if priced.any() else [])
 
     battery_metal = np.array([1.0 if m in BATTERY_METALS else 0.0 for m in metals])
     return Model(
@@ -433,7 +497,8 @@ def build_model(ds: Dataset, *, allocation: str = "economic", domestic: str = "C
         mine_ids=tuple(mines["mine_id"]), domestic=domestic,
         mine_metal=mine_metal, mine_group=mine_group, mine_weight=weight, mine_conc=conc,
         mine_alloc_rr=alloc_rr, mine_solid=solid, mine_lead=lead, mine_site=site,
-        site_start=site_start, site_stop=site_stop,
+        site_start=site_start, site_stop=site_stop, site_mode=site_mode,
+        mine_prod=mines["production_t"].to_numpy(float), mine_rr=rr,
         nominal_grade=mines["grade"].to_numpy(float) * factor,
         nominal_stripping=mines["stripping_ratio"].to_numpy(float),
         nominal_recovery=mines["mill_recovery"].to_numpy(float),
@@ -469,15 +534,49 @@ def mine_terms(g, s, r, conc, alloc_rr, solid):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def site_terms(a, b, G, R, s, conc, alloc_rr, solid, H, U):
+def site_alloc(a, b, mode, gl, po, metal, prod, rr, alloc_rr, A):
+    """Allocation share over refining recovery of rows ``a .. b - 1`` (one co-product
+    site) into ``A[j - a]``, at the prices of the global vector ``gl``.
+
+    ``po`` the offset of the prices in ``gl``; ``metal``, ``prod``, ``rr``, ``alloc_rr``
+    the :class:`MineArrays` fields. ``mode`` (``site_mode``): 0 the row's fixed
+    ``alloc_rr``; 1 economic,
+    ``p_k q_j / sum_i p_i q_i``; 2 main product, 1 for the row of the highest revenue
+    ``p_k q_j`` (ties: the first), 0 for the others.
+    """
+    if mode == 0:
+        for j in range(a, b):
+            A[j - a] = alloc_rr[j]
+        return
+    if mode == 1:
+        tot = 0.0
+        for j in range(a, b):
+            tot += gl[po + metal[j]] * prod[j]
+        for j in range(a, b):
+            A[j - a] = gl[po + metal[j]] * prod[j] / tot / rr[j]
+        return
+    top = a
+    best = -1.0
+    for j in range(a, b):
+        v = gl[po + metal[j]] * prod[j]
+        if v > best:
+            best = v
+            top = j
+    for j in range(a, b):
+        A[j - a] = (1.0 if j == top else 0.0) / rr[j]
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def site_terms(a, b, G, R, s, conc, A, solid, H, U):
     """Hidden flow and used extraction of rows ``a .. b - 1``, one co-product site, t per
     t of each row's refined metal, into ``H[j - a]`` and ``U[j - a]``.
 
     ``G[j - a]``, ``R[j - a]``: the rows' grades and recoveries (systematic factors
-    applied), ``s`` the site's stripping ratio. The ore stream is shared: its share
+    applied), ``A[j - a]`` their allocation share over refining recovery
+    (:func:`site_alloc`), ``s`` the site's stripping ratio. The ore stream is shared: its share
     leaving as concentrate is ``phi = min(1, sum_j G_j R_j conc_j)``, and per t of metal
-    k, ``ore_k = 1 / (G_k R_k)``, hidden flow ``solid alloc_rr ore_k (s + 1 - phi)``,
-    used extraction ``alloc_rr ore_k phi``.
+    k, ``ore_k = 1 / (G_k R_k)``, hidden flow ``solid A ore_k (s + 1 - phi)``,
+    used extraction ``A ore_k phi``.
     """
     phi = 0.0
     for j in range(a, b):
@@ -486,8 +585,8 @@ def site_terms(a, b, G, R, s, conc, alloc_rr, solid, H, U):
         phi = 1.0
     for j in range(a, b):
         ore = 1.0 / (G[j - a] * R[j - a])
-        H[j - a] = solid[j] * alloc_rr[j] * ore * (s + 1.0 - phi)
-        U[j - a] = alloc_rr[j] * ore * phi
+        H[j - a] = solid[j] * A[j - a] * ore * (s + 1.0 - phi)
+        U[j - a] = A[j - a] * ore * phi
 
 
 @_jit
@@ -739,6 +838,7 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, ch, sw
     mine_site = mines.site
     site_start = mines.site_start
     site_stop = mines.site_stop
+    site_mode, mine_prod, mine_rr, po = mines.site_mode, mines.prod, mines.rr, mines.price_off
     n_groups = mines.n_groups
     n, M = grade.shape
     (c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal, c_group_country,
@@ -759,6 +859,7 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, ch, sw
         R = np.empty(L)
         H = np.empty(L)
         U = np.empty(L)
+        A = np.empty(L)
         for q in range(site_start.shape[0]):
             a = site_start[q]
             b = site_stop[q]
@@ -767,7 +868,9 @@ def _evaluate_kernel(grade, stripping, recovery, glob, out, mines, nwork, ch, sw
                 G[j - a] = min(grade[i, j] * glob[i, off[0] + k], 1.0)
                 R[j - a] = min(recovery[i, j] * glob[i, off[2] + k], 1.0)
             sl = stripping[i, a] * glob[i, off[1] + mine_metal[a]]
-            site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+            site_alloc(a, b, site_mode[q], glob[i], po, mine_metal, mine_prod, mine_rr,
+                       mine_alloc_rr, A)
+            site_terms(a, b, G, R, sl, mine_conc, A, mine_solid, H, U)
             for j in range(a, b):
                 hs[mine_group[j]] += mine_weight[j] * H[j - a]
                 us[mine_group[j]] += mine_weight[j] * U[j - a]
@@ -840,10 +943,29 @@ def mine_flows(model: Model, grade: np.ndarray, stripping: np.ndarray, recovery:
         for j in rows:
             phi[:, model.mine_site[j]] += g[:, j] * r[:, j] * model.mine_conc[j]
         phi = np.minimum(phi, 1.0)[:, model.mine_site[rows]]
-        ar = model.mine_alloc_rr[rows]
+        ar = site_allocation(model, glob)[:, rows]
         hf[:, rows] = model.mine_solid[rows] * ar * ore[:, rows] * (s[:, rows] + 1.0 - phi)
         used[:, rows] = ar * ore[:, rows] * phi
     return hf, used, s, ore
+
+
+def site_allocation(model: Model, glob: np.ndarray) -> np.ndarray:
+    """Allocation share over refining recovery of every row at the prices of each row of
+    ``glob`` (n, n_mines): NumPy's :func:`site_alloc`."""
+    n = glob.shape[0]
+    out = np.tile(model.mine_alloc_rr, (n, 1))
+    o = model.offsets["price"]
+    for q, (a, b) in enumerate(zip(model.site_start, model.site_stop, strict=True)):
+        mode = model.site_mode[q]
+        if mode == 0:
+            continue
+        rev = glob[:, o + model.mine_metal[a:b]] * model.mine_prod[a:b]
+        if mode == 1:
+            share = rev / rev.sum(axis=1, keepdims=True)
+        else:
+            share = (np.arange(b - a) == np.argmax(rev, axis=1)[:, None]).astype(float)
+        out[:, a:b] = share / model.mine_rr[a:b]
+    return out
 
 
 def _vehicle_demand(model: Model, glob: np.ndarray, lfp: float

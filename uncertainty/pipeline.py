@@ -217,7 +217,8 @@ def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepar
         samples=mc.samples, chunk_size=mc.chunk_size, n_metrics=len(model.metric_names),
         n_scenarios=len(run.scenarios),
         n_scenario_metrics=len(scenarios.scenario_metrics(model)), n_params=space.n_params,
-        n_override_passes=sum(1 for s in run.scenarios if s.overrides))
+        n_override_passes=sum(1 for s in run.scenarios
+                              if s.overrides or (s.allocation or run.allocation) != run.allocation))
     kept = sum(f.stat().st_size for f in out.glob("**/part-*.parquet")) if out.is_dir() else 0
     budgets.check_plan(where, sizes, budget, out, reusable=kept)
     plan = scenarios.plan_scenarios(run, ds, model, space)  # validates scenario overrides
@@ -599,7 +600,7 @@ def _write_chunk(p: _Prepared, i: int, start: int, arrays: dict[str, np.ndarray]
 
 def _space_of(plan: scenarios.ScenarioPlan, name: str) -> Any:
     """The parameter space of the pass that evaluates baseline or scenario ``name``."""
-    return next(sp for (sp, _), names in zip(plan.passes, plan.names, strict=True)
+    return next(sp for (_, sp, _), names in zip(plan.passes, plan.names, strict=True)
                 if name in names)
 
 

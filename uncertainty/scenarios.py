@@ -1,8 +1,9 @@
 """Scenarios: baseline vs scenario on common random numbers.
 
 A scenario changes switches (the recycled share of a metal, the LFP share of the
-battery mix, the clean-energy factor of smelting and refining) and may override any
-input's value or distribution (``overrides = {name = {dist = ...}}`` in the run file).
+battery mix, the clean-energy factor of smelting and refining), may override any
+input's value or distribution (``overrides = {name = {dist = ...}}`` in the run file)
+and may set the allocation rule of co-product sites (``allocation = "mass"``).
 
 Every scenario is evaluated on the same random numbers as the baseline: sample ``i``
 draws each parameter from the counter ``(seed, i, parameter index)`` whatever the
@@ -20,8 +21,8 @@ paired interval is far narrower than one built from two independent runs (``comp
 with a different seed for the scenario shows it; ``tests/test_scenarios.py`` checks it).
 
 Switch-only scenarios reuse the baseline's per-mine sums in the same kernel pass;
-scenarios with overrides run a pass of their own (same seed and counters) on their own
-parameter space. This module holds no I/O: the pipeline hands it a column reader.
+scenarios with overrides or another allocation rule run a pass of their own (same seed
+and counters) on their own parameter space and model. This module holds no I/O: the pipeline hands it a column reader.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import pandas as pd
 
 from uncertainty import outputs
 from uncertainty.metrics import scenario_metric_names
-from uncertainty.model import Model, Scenario, evaluate
+from uncertainty.model import Model, Scenario, build_model, evaluate
 from uncertainty.montecarlo import evaluate_chunk
 from uncertainty.resolve import model_for
 from uncertainty.space import ParameterSpace, build_space
@@ -72,15 +73,17 @@ class ScenarioPlan:
 
     Attributes
     ----------
-    passes : tuple of (ParameterSpace, tuple of Scenario)
-        Pass 0 is the run's parameter space with the baseline switches followed by every
-        switch-only scenario; each scenario with overrides adds a pass on its own space
-        with its own switches. All passes use the same seed and sample indices.
+    passes : tuple of (Model, ParameterSpace, tuple of Scenario)
+        Pass 0 is the run's model and parameter space with the baseline switches followed
+        by every switch-only scenario; each scenario with overrides or another allocation
+        rule adds a pass on its own model (:func:`~uncertainty.model.build_model` with its
+        rule) and space with its own switches. All passes use the same seed and sample
+        indices, and their spaces the same counters.
     names : tuple of tuple of str
         The name of each switch set of each pass (``BASELINE`` first).
     """
 
-    passes: tuple[tuple[ParameterSpace, tuple[Scenario, ...]], ...]
+    passes: tuple[tuple[Model, ParameterSpace, tuple[Scenario, ...]], ...]
     names: tuple[tuple[str, ...], ...]
 
     @property
@@ -88,13 +91,14 @@ class ScenarioPlan:
         """Scenario names in run-file order of evaluation (baseline excluded)."""
         return [n for names in self.names for n in names if n != BASELINE]
 
-    def nominal(self, model: Model) -> dict[str, np.ndarray]:
-        """Name -> all metrics at nominal inputs (the pass's space, the set's switches)."""
+    def nominal(self, model: Model | None = None) -> dict[str, np.ndarray]:
+        """Name -> all metrics at nominal inputs (the pass's model and space, the set's
+        switches; ``model`` is not needed and kept for callers that pass it)."""
         out: dict[str, np.ndarray] = {}
-        for (space, switches), names in zip(self.passes, self.names, strict=True):
+        for (pm, space, switches), names in zip(self.passes, self.names, strict=True):
             g, s, r, glob = space.nominal_inputs()
             for sw, name in zip(switches, names, strict=True):
-                out[name] = evaluate(model, g, s, r, glob, scenario=sw)[0]
+                out[name] = evaluate(pm, g, s, r, glob, scenario=sw)[0]
         return out
 
     def split(self, arrays: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
@@ -109,17 +113,27 @@ class ScenarioPlan:
 def plan_scenarios(run: Any, ds: Any, model: Model, space: ParameterSpace) -> ScenarioPlan:
     """The evaluation plan of a run's baseline and scenarios.
 
-    Builds the parameter space of every scenario with overrides, so an override naming an
-    unknown input or an invalid distribution raises
+    Builds the parameter space of every scenario with overrides or its own allocation
+    rule, so an override naming an unknown input or an invalid distribution raises
     :class:`~uncertainty.space.SpaceError` here, before anything is computed or written.
     """
-    plain = [s for s in run.scenarios if not s.overrides]
-    passes = [(space, (run.baseline, *(s.switches for s in plain)))]
+    run_alloc = getattr(run, "allocation", "economic")
+
+    def own(s: Any) -> bool:
+        return bool(s.overrides) or (getattr(s, "allocation", None) or run_alloc) != run_alloc
+
+    plain = [s for s in run.scenarios if not own(s)]
+    passes = [(model, space, (run.baseline, *(s.switches for s in plain)))]
     names = [(BASELINE, *(s.name for s in plain))]
     for s in run.scenarios:
-        if s.overrides:
-            passes.append((build_space(run, ds, model, extra_overrides=s.overrides),
-                           (s.switches,)))
+        if own(s):
+            alloc = getattr(s, "allocation", None) or run_alloc
+            sm = model if alloc == run_alloc else build_model(ds, allocation=alloc,
+                                                               domestic=model.domestic)
+            sp = build_space(run, ds, sm, extra_overrides=s.overrides)
+            if sp.table["name"].tolist() != space.table["name"].tolist():
+                raise RuntimeError("scenario space differs from the baseline's")  # a bug
+            passes.append((sm, sp, (s.switches,)))
             names.append((s.name,))
     return ScenarioPlan(tuple(passes), tuple(names))
 
@@ -204,8 +218,8 @@ def _samples(model: Model, plan: ScenarioPlan, run: Any, n: int, seed: int,
     parts: dict[str, list[np.ndarray]] = {}
     for a in range(0, n, chunk_size):
         count = min(chunk_size, n - a)
-        arrays = [evaluate_chunk(model, sp, seed, a, count, list(sw), run.montecarlo.sampler)
-                  for sp, sw in plan.passes]
+        arrays = [evaluate_chunk(pm, sp, seed, a, count, list(sw), run.montecarlo.sampler)
+                  for pm, sp, sw in plan.passes]
         for name, arr in plan.split(arrays).items():
             parts.setdefault(name, []).append(arr[:, cols])
     return {name: pd.DataFrame(np.concatenate(p), columns=metrics) for name, p in parts.items()}

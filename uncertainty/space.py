@@ -12,7 +12,9 @@ Three levels:
 * global: supply shares (one Dirichlet per metal), process energy, grid hidden flow per
   kWh, coal per kWh, battery pack factor, vehicle contents (mean-preserving LogNormal
   from the CV), battery kWh (Triangular min/mode/max), battery chemistry mix
-  (Dirichlet), vehicle counts (Normal).
+  (Dirichlet), vehicle counts (Normal); last, where a co-product site's allocation
+  follows them, the metal prices ``price[<metal>]`` (LogNormal, median
+  ``price_usd_per_t``, GSD ``price_gsd`` of ``metals.csv``; Fixed without a spread).
 
 Run files can override any row's distribution by name (``[overrides]``; shell-style
 patterns such as ``"stripping_ratio[CU-*]"`` match several rows).
@@ -349,6 +351,12 @@ def build_space(run: Any, ds: Dataset, model: Model, *,
         n_v, cv_v = float(fl[v]["count"]), float(fl[v]["count_cv"])
         d = dists.Normal(n_v, n_v * cv_v) if cv_v > 0 and n_v > 0 else dists.Fixed(n_v)
         add(f"count[{v}]", "global", "fleet_count", d, n_v)
+    po = model.offsets["price"]
+    for metal, p in zip(model.global_names[po:], model.nominal_globals[po:], strict=True):
+        metal = metal[len("price["):-1]
+        gsd = float(met[metal].get("price_gsd", math.nan))
+        d = dists.LogNormal(p, gsd) if p > 0 and gsd > 1 else dists.Fixed(p)
+        add(f"price[{metal}]", "global", "price", d, p, metal=metal)
     n_globals = len(rows)
     if tuple(row["name"] for row in rows) != model.global_names:
         raise RuntimeError("parameter space and model global layout disagree")  # a bug, not input

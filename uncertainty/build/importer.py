@@ -165,6 +165,14 @@ SPECIES: dict[str, str] = {"Me.Al2O3": "Al2O3", "Me.Li2O": "Li2O", "Me.REO": "RE
 #: site's allocation (no supply rows, no synthetic mines).
 BYPRODUCTS = ("gold", "silver", "molybdenum")
 #: metals.csv rows of the by-products: display name, 2019 price (USD per t) and source.
+#: Year-to-year price spread (GSD) of the by-product metals: exp of the sd of the annual
+#: log changes of the annual average price 2015-2019 (World Bank Pink Sheet: gold, silver,
+#: molybdenum), approximate.
+BYPRODUCT_PRICE_GSD = {"gold": 1.05, "silver": 1.07, "molybdenum": 1.23}
+PRICE_GSD_SOURCE = ("price_gsd: exp of the sd of the year-to-year log changes of the annual "
+                    "average price, World Bank Pink Sheet annual averages 2015-2019, "
+                    "approximate (docs/data.md)")
+
 BYPRODUCT_METALS: dict[str, tuple[str, float, float, str]] = {
     "gold": ("Gold (by-product)", 44.77e6, 0.98,
              "by-product of co-product mines; no vehicle demand. Price: World Bank Pink Sheet "
@@ -1514,6 +1522,9 @@ def import_jasansky(src: str | Path, year: int, out: str | Path, *,
                     "source": source})
         if "price_usd_per_t" in m_header:
             row["price_usd_per_t"] = price
+        if "price_gsd" in m_header:
+            row["price_gsd"] = BYPRODUCT_PRICE_GSD[m]
+            row["source"] = f"{source}; {PRICE_GSD_SOURCE}"
         if "refining_recovery" in m_header:
             row["refining_recovery"] = rr
         new_metal_rows.append(row)

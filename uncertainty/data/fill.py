@@ -36,8 +36,10 @@ __all__ = [
     "ARCHETYPE_FILE",
     "ARCHETYPE_GRADE_UNITS",
     "DEFAULT_ARCHETYPES",
+    "MAIN_PRODUCT_RULE",
     "MINE_VALUES",
     "OTHER_YEAR_FACTOR",
+    "REVENUE_RULE",
     "TRUNCATION_COLUMNS",
     "YEAR_TO_YEAR_GRADE",
     "YEAR_TO_YEAR_GRADE_OTHER",
@@ -645,6 +647,12 @@ def _site_stripping(f: _Filler, sid: str, members: list[int]) -> None:
                       f"the stripping spread of site {sid}")
 
 
+#: Rules of the allocation cells computed from prices (``Dataset.fills``): the shares the
+#: kernels recompute per sample when prices are uncertain (``metals.csv`` ``price_gsd``).
+REVENUE_RULE = "revenue (price x production) over the revenue of site"
+MAIN_PRODUCT_RULE = "the highest-revenue row of site"
+
+
 def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
     rows = f.rows
     if len(members) == 1:
@@ -685,8 +693,8 @@ def _site_allocation(f: _Filler, sid: str, members: list[int]) -> None:
             continue
         if col == "alloc_economic":
             for i, x in zip(members, revenue / revenue.sum(), strict=True):
-                f.put(i, col, float(x), f"revenue (price x production) over the revenue of site {sid}")
+                f.put(i, col, float(x), f"{REVENUE_RULE} {sid}")
         else:
             top = int(np.argmax(revenue))
             for k, i in enumerate(members):
-                f.put(i, col, k == top, f"the highest-revenue row of site {sid}")
+                f.put(i, col, k == top, f"{MAIN_PRODUCT_RULE} {sid}")

@@ -220,6 +220,13 @@ SPECS: dict[str, TableSpec] = {
                    "co-product sites",
                    default="no price: the metal's multi-row sites get no economic shares "
                    "(an error only under the allocation that needs them)"),
+            Column("price_gsd", rule=GSD, optional_value=True, required=False, bound=_GSD10,
+                   unit=_GEO_SD,
+                   meaning="year-to-year spread of the price: LogNormal, median = "
+                   "`price_usd_per_t`, shared by every site; co-product sites whose "
+                   "economic shares or main product were computed from prices follow it "
+                   "sample by sample",
+                   default="fixed price: allocation shares fixed"),
             Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
                    required=False, bound=_RECOVERY, unit="fraction",
                    meaning="smelting and refining recovery of the metal; fills blank "
@@ -276,6 +283,13 @@ SPECS: dict[str, TableSpec] = {
                 meaning="concentrate grade, not below the ore's metal grade",
                 default="the archetype's concentrate grade; if it has none, whole-ore "
                 "processing (the ore itself is shipped)"),
+            Column("price_gsd", rule=GSD, optional_value=True, required=False, bound=_GSD10,
+                   unit=_GEO_SD,
+                   meaning="year-to-year spread of the price: LogNormal, median = "
+                   "`price_usd_per_t`, shared by every site; co-product sites whose "
+                   "economic shares or main product were computed from prices follow it "
+                   "sample by sample",
+                   default="fixed price: allocation shares fixed"),
             Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
                    bound=_RECOVERY, unit="fraction",
                    meaning="smelting and refining recovery",

@@ -21,15 +21,16 @@ class ChunkJob:
     Attributes
     ----------
     model : Model
-    passes : tuple of (ParameterSpace, tuple of Scenario)
+        The run's model.
+    passes : tuple of (Model, ParameterSpace, tuple of Scenario)
         Kernel passes (:class:`uncertainty.scenarios.ScenarioPlan.passes`): each pass
-        evaluates its switch sets on the same samples of its parameter space.
+        evaluates its switch sets on the same samples of its model and parameter space.
     seed : int
     sampler : {'philox', 'sobol'}
     """
 
     model: Model
-    passes: tuple[tuple[ParameterSpace, tuple[Scenario, ...]], ...]
+    passes: tuple[tuple[Model, ParameterSpace, tuple[Scenario, ...]], ...]
     seed: int
     sampler: str = "philox"
 
@@ -44,5 +45,5 @@ def compute_chunk(job: ChunkJob, task: tuple[int, int, int]) -> tuple[int, list[
         One array per pass of ``job.passes``.
     """
     i, start, count = task
-    return i, [evaluate_chunk(job.model, space, job.seed, start, count, list(switches),
-                              job.sampler) for space, switches in job.passes]
+    return i, [evaluate_chunk(model, space, job.seed, start, count, list(switches),
+                              job.sampler) for model, space, switches in job.passes]

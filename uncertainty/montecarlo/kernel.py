@@ -32,6 +32,7 @@ from uncertainty.model import (
     evaluate,
     finish,
     mine_terms,
+    site_alloc,
     site_terms,
     work_size,
 )
@@ -92,11 +93,13 @@ def _general_mine(seed, sample, call0, m, j, codes, pars, rho, glob, o_g, o_s, o
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def _site_flows(seed, sample, call0, codes, pars, rho, glob, o_g, o_s, o_r, n_globals,
                 mine_metal, mine_group, mine_conc, mine_alloc_rr, mine_solid, mine_weight,
-                site_start, site_stop, site_base, SHW, us, G, R, H, U):
+                site_start, site_stop, site_base, SHW, us, G, R, H, U, A, site_mode, po,
+                mine_prod, mine_rr):
     """The co-product sites of one sample by the general path: each row's grade and
     recovery from its own uniforms, the site's stripping ratio from its lead row's
     (``model.site_terms``); ``weight * hf`` of each site row into ``SHW`` (at
-    ``site_base[site] + row - first row``) and ``weight * used`` added to ``us``."""
+    ``site_base[site] + row - first row``) and ``weight * used`` added to ``us``; the
+    allocation at the sample's prices (``model.site_alloc``)."""
     for q in range(site_start.shape[0]):
         a = site_start[q]
         b = site_stop[q]
@@ -117,7 +120,8 @@ def _site_flows(seed, sample, call0, codes, pars, rho, glob, o_g, o_s, o_r, n_gl
                     u1 = ndtr(rho * ndtri_fast(u0) + math.sqrt(1.0 - rho * rho) * ndtri_fast(u1))
                 sl = dists.ppf_kernel(codes[c + 1], pars[c + 1, 0], pars[c + 1, 1],
                                       pars[c + 1, 2], pars[c + 1, 3], u1) * glob[o_s + k]
-        site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+        site_alloc(a, b, site_mode[q], glob, po, mine_metal, mine_prod, mine_rr, mine_alloc_rr, A)
+        site_terms(a, b, G, R, sl, mine_conc, A, mine_solid, H, U)
         for j in range(a, b):
             SHW[site_base[q] + j - a] = mine_weight[j] * H[j - a]
             us[mine_group[j]] += mine_weight[j] * U[j - a]
@@ -190,6 +194,7 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, sw, nwork):
     mine_metal, mine_group, mine_weight, mine_conc = (mines.metal, mines.group, mines.weight,
                                                       mines.conc)
     mine_alloc_rr, mine_solid, mine_site = mines.alloc_rr, mines.solid, mines.site
+    site_mode, mine_prod, mine_rr, po = mines.site_mode, mines.prod, mines.rr, mines.price_off
     site_start, site_stop, n_groups = mines.site_start, mines.site_stop, mines.n_groups
     (c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal, c_group_country,
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
@@ -250,6 +255,7 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, sw, nwork):
         site_r = np.empty(L)
         site_h = np.empty(L)
         site_u = np.empty(L)
+        site_a = np.empty(L)
         first = task * _SAMPLES_PER_TASK
         last = min(count, first + _SAMPLES_PER_TASK)
         for i0 in range(first, last, _BLOCK):
@@ -264,7 +270,8 @@ def _mc_kernel(seed, start, count, out, sp, fp, mines, ch, sw, nwork):
                     _site_flows(seed, start + i0 + b, mine_call0, codes, pars, rho, glob[b],
                                 o_g, o_s, o_r, n_globals, mine_metal, mine_group, mine_conc,
                                 mine_alloc_rr, mine_solid, mine_weight, site_start, site_stop,
-                                site_base, SHW[b], usb[b], site_g, site_r, site_h, site_u)
+                                site_base, SHW[b], usb[b], site_g, site_r, site_h, site_u,
+                                site_a, site_mode, po, mine_prod, mine_rr)
             ps = 0  # the tile's first entry in the slow list
             for tile in range(tab.shape[0]):
                 a = tile * T

@@ -33,6 +33,7 @@ from uncertainty.model import (
     outputs,
     prep_size,
     prepare,
+    site_alloc,
     site_terms,
     work_size,
 )
@@ -84,6 +85,8 @@ def _encode(space: ParameterSpace, model: Model, units: Sequence[np.ndarray]) ->
     # a site's stripping ratio takes its lead row's metal's systematic factor
     of_lead_metal = [np.nonzero(model.mine_metal[model.mine_lead] == k)[0] for k in range(K)]
     mines_of = (of_metal, of_lead_metal, of_metal)
+    po = model.offsets["price"]
+    n_price = len(model.global_names) - po  # the last block (empty without price uncertainty)
     gptr, gcols, mptr, mines, masks = [0], [], [0], [], []
     for cols in units:
         g = cols[cols < ng]
@@ -95,6 +98,11 @@ def _encode(space: ParameterSpace, model: Model, units: Sequence[np.ndarray]) ->
                 if so <= j < so + K:
                     for m in mines_of[lane][j - so]:
                         aff.setdefault(int(m), 0)
+            if po <= j < po + n_price:  # a price: the sites whose shares follow it
+                for q in np.flatnonzero(model.site_mode):
+                    a, b = int(model.site_start[q]), int(model.site_stop[q])
+                    if (model.mine_metal[a:b] == j - po).any():
+                        aff.setdefault(a, 0)
         for j in cols[cols >= ng]:
             m, q = divmod(int(j) - ng, 3)
             aff[m] = aff.get(m, 0) | (1 << q)
@@ -165,6 +173,7 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
     mine_metal, mine_group, mine_weight, mine_conc = (mines.metal, mines.group, mines.weight,
                                                       mines.conc)
     mine_alloc_rr, mine_solid, mine_site = mines.alloc_rr, mines.solid, mines.site
+    site_mode, mine_prod, mine_rr, po = mines.site_mode, mines.prod, mines.rr, mines.price_off
     site_start, site_stop, n_groups = mines.site_start, mines.site_stop, mines.n_groups
     (c_off, c_metals, c_vehicles, c_chems, c_countries, c_group_metal, c_group_country,
      c_fab, c_secondary, c_nev, c_intensity, c_battery, c_domestic, c_lfp) = ch
@@ -193,6 +202,7 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
         R = np.empty(L)
         H = np.empty(L)
         U = np.empty(L)
+        A = np.empty(L)
         wk = np.empty(nwork)
         res = np.empty(n_metrics)
         hfA = np.empty(M)
@@ -241,7 +251,9 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
                     G[j - a] = min(gj * gl[o_g + k], 1.0)
                     R[j - a] = min(rj * gl[o_r + k], 1.0)
                 sl = (sB[i, a] if which == 0 else sA[i, a]) * gl[o_s + mine_metal[a]]
-                site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+                site_alloc(a, b, site_mode[q], gl, po, mine_metal, mine_prod, mine_rr,
+                           mine_alloc_rr, A)
+                site_terms(a, b, G, R, sl, mine_conc, A, mine_solid, H, U)
                 for j in range(a, b):
                     if which == 1:
                         hfA[j] = H[j - a]
@@ -284,7 +296,9 @@ def _ab_kernel(x, enc, out_idx, head, yA, yB, yAB, mines, ch, sw, nwork, n_metri
                         R[j - a] = min(rj * gl[o_r + k], 1.0)
                     sl = _mixed_stripping(i, a, fmasks[t], sA, sB, sGB, sSB) * \
                         gl[o_s + mine_metal[a]]
-                    site_terms(a, b, G, R, sl, mine_conc, mine_alloc_rr, mine_solid, H, U)
+                    site_alloc(a, b, site_mode[q], gl, po, mine_metal, mine_prod, mine_rr,
+                               mine_alloc_rr, A)
+                    site_terms(a, b, G, R, sl, mine_conc, A, mine_solid, H, U)
                     for j in range(a, b):
                         _add_delta(j, mine_metal[j], mine_weight[j] * (H[j - a] - hfA[j]),
                                    mine_weight[j] * (U[j - a] - usedA[j]), only_mines,
