@@ -47,7 +47,7 @@ import numpy as np
 
 from uncertainty.config import load_run
 from uncertainty.executor import ChunkRunner
-from uncertainty.model import evaluate_reference
+from uncertainty.model import build_model, evaluate_reference
 from uncertainty.montecarlo import ChunkJob, compute_chunk, evaluate_chunk
 from uncertainty.montecarlo.reference import reference_inputs, reference_uniforms
 from uncertainty.resolve import model_for
@@ -183,12 +183,12 @@ def _bench_reference(model: Any, space: Any, seed: int, samples: int,
             "reference_ppf_model_mine_evals_per_s": evals / (t_ppf + t_model)}
 
 
-def _bench_sobol(n_base: int, seed: int) -> dict[str, float]:
+def _bench_sobol(n_base: int, seed: int, run_file: Path = DEFAULT_RUN) -> dict[str, float]:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])  # the folder that holds the package
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     proc = subprocess.run(
-        [sys.executable, "-c", _SOBOL_CHILD, str(DEFAULT_RUN), str(n_base), str(seed),
+        [sys.executable, "-c", _SOBOL_CHILD, str(run_file), str(n_base), str(seed),
          str(min(_SOBOL_WARMUP_N, n_base))],
         capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
@@ -200,16 +200,32 @@ def _bench_sobol(n_base: int, seed: int) -> dict[str, float]:
             "sobol_n_factors": res["n_factors"], "sobol_n_base": n_base}
 
 
-def _bench_run_kernel(path: Path, samples: int) -> dict[str, Any]:
-    """The kernel timing of another run file's dataset (its model and parameter space)."""
+def _fixed_prices(ds: Any) -> Any:
+    """The dataset with every price fixed (``price_gsd`` dropped): fixed allocation."""
+    metals = ds.tables["metals"].drop(columns=["price_gsd"], errors="ignore")
+    return replace(ds, tables={**ds.tables, "metals": metals})
+
+
+def _bench_run_kernel(path: Path, samples: int, sobol_n_base: int) -> dict[str, Any]:
+    """Another run file's dataset: the kernel (and, where prices are uncertain, the
+    kernel with every price fixed, the fixed-allocation figure) and the Sobol engine."""
 
     run = load_run(path)
     ds, model = model_for(run)
     space = build_space(run, ds, model)
     res = _bench_kernel(model, space, run.montecarlo.seed, samples, run.baseline)
-    return {"run": run.name, "file": str(path), "n_mines": space.n_mines,
-            "n_sites": int(model.n_sites), "n_site_rows": int((model.mine_site >= 0).sum()),
-            "n_params": space.n_params, **res}
+    out = {"run": run.name, "file": str(path), "n_mines": space.n_mines,
+           "n_sites": int(model.n_sites), "n_site_rows": int((model.mine_site >= 0).sum()),
+           "n_sites_by_price": int((model.site_mode > 0).sum()),
+           "n_params": space.n_params, **res}
+    if out["n_sites_by_price"]:
+        fds = _fixed_prices(ds)
+        fmodel = build_model(fds, allocation=run.allocation, domestic=run.domestic)
+        fixed = _bench_kernel(fmodel, build_space(run, fds, fmodel), run.montecarlo.seed,
+                              samples, run.baseline)
+        out.update({f"fixed_prices_{k}": v for k, v in fixed.items()})
+    out.update(_bench_sobol(sobol_n_base, run.montecarlo.seed, Path(path)))
+    return out
 
 
 def run_bench(samples: int | None = None, quick: bool = False,
@@ -224,9 +240,12 @@ def run_bench(samples: int | None = None, quick: bool = False,
     quick : bool, default False
         Small sizes everywhere (a smoke test): Sobol N = 256, analyze D = 200, N = 256.
     runs : sequence of Path
-        Run files whose datasets' kernels are timed too (``runs``: one dict each with
-        ``run``, ``n_mines``, ``n_sites`` (co-product sites), ``n_site_rows`` and the
-        ``kernel_*`` keys).
+        Run files whose datasets are timed too (``runs``: one dict each with ``run``,
+        ``n_mines``, ``n_sites`` (co-product sites), ``n_site_rows``,
+        ``n_sites_by_price`` (sites allocated per sample from uncertain prices), the
+        ``kernel_*`` keys, the same keys prefixed ``fixed_prices_`` for the dataset with
+        every price fixed (where some site follows prices) and the ``sobol_*`` keys: the
+        every-parameter Sobol engine at the same ``N`` as the default run's).
 
     Returns
     -------
@@ -285,7 +304,7 @@ def run_bench(samples: int | None = None, quick: bool = False,
     out.update({"analyze_vs_salib": an["speedup"], "analyze_seconds": an["ours_s"],
                 "analyze_salib_seconds": an["salib_s"], "analyze_max_abs_diff": an["max_abs_diff"],
                 "analyze_d": an["d"], "analyze_n": an["n"]})
-    out["runs"] = [_bench_run_kernel(Path(r), n) for r in runs]
+    out["runs"] = [_bench_run_kernel(Path(r), n, sizes["sobol_n_base"]) for r in runs]
     return out
 
 
@@ -335,6 +354,16 @@ def format_bench(res: dict[str, Any]) -> str:
             f"  run {r['run']}: {r['n_mines']:,} mines ({r['n_site_rows']:,} rows in "
             f"{r['n_sites']:,} co-product sites): kernel {rate(r['kernel_mine_evals_per_s'])}"
             f", one thread {r['kernel_ns_per_mine_one_thread']:.1f} ns per mine-evaluation")
+        if "fixed_prices_kernel_ns_per_mine_one_thread" in r:
+            lines.append(
+                f"    {r['n_sites_by_price']:,} sites allocated per sample from uncertain "
+                f"prices; with every price fixed: one thread "
+                f"{r['fixed_prices_kernel_ns_per_mine_one_thread']:.1f} ns per mine-evaluation")
+        if "sobol_seconds" in r:
+            lines.append(
+                f"    Sobol engine N = {r['sobol_n_base']:,}, {r['sobol_n_factors']:,} factors "
+                f"({r['sobol_n_params']:,} parameters): {r['sobol_seconds']:.1f} s, peak RSS "
+                f"{r['sobol_peak_rss_mb']:,.0f} MB")
     return "\n".join(lines)
 
 
