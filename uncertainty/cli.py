@@ -106,9 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("run", type=Path, help="run file")
     s.add_argument("--base-samples", type=_positive_int, help="N, a power of 2")
     s.add_argument("--by", action="append",
-                   choices=["parameter", "mine", "metal-kind", "country", "systematic", "custom"],
-                   help="level of the indices (repeat for several; custom: the run file's "
-                   "[sensitivity.groups])")
+                   choices=["parameter", "mine", "metal-kind", "country", "systematic",
+                            "provenance", "custom"],
+                   help="level of the indices (repeat for several; provenance: per-site "
+                   "values grouped by where they came from, for a dataset with provenance "
+                   "columns; custom: the run file's [sensitivity.groups])")
     s.add_argument("--metric", action="append", help="metric to analyse (repeat for several)")
     s.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/sobol/)")
     s.add_argument("--log", action="store_true", help="indices of the log of each metric")
@@ -120,6 +122,27 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_positive_int, help="start a local Dask cluster of N workers")
     s.add_argument("--scheduler", help="address of an existing Dask scheduler")
     s.add_argument("--quiet", action="store_true")
+
+    pr = sub.add_parser("priorities", help="data-collection priorities: which sites to "
+                        "measure next (priorities.csv), and their proof (proof.csv)")
+    pr.add_argument("run", type=Path, help="run file (its [sensitivity] must be enabled and "
+                    "its dataset state provenance)")
+    pr.add_argument("--base-samples", type=_positive_int, help="N, a power of 2 (default: "
+                    "the run file's sensitivity n_base)")
+    pr.add_argument("--seed", type=_seed, help="seed of the Sobol design (default: the run "
+                    "file's sensitivity seed)")
+    pr.add_argument("--out", type=Path, help="out folder (default runs/out/<name>/, the "
+                    "run's own: its report is rebuilt when the run has finished)")
+    pr.add_argument("--proof", type=_positive_int, default=0, metavar="K",
+                    help="also measure the top K sites of hidden flows in a re-run Monte "
+                    "Carlo and compare observed with predicted variance reductions "
+                    "(proof.csv; expensive)")
+    pr.add_argument("--samples", type=_positive_int,
+                    help="Monte Carlo samples per evaluation of the proof (default: the run "
+                    "file's)")
+    pr.add_argument("--draws", type=_positive_int, default=16,
+                    help="measured values per site in the proof (a power of 2; default 16)")
+    pr.add_argument("--quiet", action="store_true")
 
     v = sub.add_parser("validate", help="check data folders and run files")
     v.add_argument("paths", nargs="+", type=Path,
@@ -268,6 +291,25 @@ def _sobol(args: argparse.Namespace) -> int:
     return 0
 
 
+def _priorities(args: argparse.Namespace) -> int:
+    from uncertainty import pipeline
+    from uncertainty.config import ConfigError, load_run
+
+    run = load_run(args.run)
+    if args.proof and (args.draws < 2 or args.draws & (args.draws - 1)):
+        raise ConfigError(args.run, "--draws", "must be a power of 2, at least 2", args.draws)
+    out = args.out or pipeline.default_out_dir(run, "priorities")
+    try:
+        pipeline.run_priorities(run, out, n_base=args.base_samples, seed=args.seed,
+                                proof_k=args.proof, proof_samples=args.samples,
+                                proof_draws=args.draws, quiet=args.quiet)
+    except ValueError as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise ConfigError(args.run, "sensitivity", str(exc), None) from exc
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from uncertainty import pipeline
 
@@ -319,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sobol(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "priorities":
+            return _priorities(args)
         if args.command in ("init", "import"):
             return int(args.func(args))
         return _bench(args)

@@ -14,7 +14,9 @@ __all__ = [
     "FILES",
     "MANIFEST",
     "PARAMETERS",
+    "PRIORITIES",
     "PROGRESS",
+    "PROOF",
     "PROVENANCE",
     "REPORT",
     "RESULT_FILES",
@@ -68,6 +70,17 @@ COVERAGE = OutputFile(
 PROVENANCE = OutputFile(
     "provenance.csv", ("value", "provenance", "hidden_flows_mt", "share"),
     "the nominal hidden flows resting on values of each provenance")
+PRIORITIES = OutputFile(
+    "priorities.csv", ("metric", "unit", "id", "metal", "country", "provenance",
+                       "variance_reduction", "variance_reduction_conf",
+                       "interval_width_reduction", "rank"),
+    "data-collection priorities: per metric and site (or synthetic metal and country), the "
+    "expected share of the variance removed by measuring its non-reported values (a run "
+    "with sensitivity on a dataset with provenance; `uncertainty priorities`)")
+PROOF = OutputFile(
+    "proof.csv", ("site", "predicted", "predicted_conf", "observed", "observed_se", "n_draws"),
+    "the priorities checked: predicted against observed variance reductions of the top "
+    "sites when measured (`uncertainty priorities --proof K` only)")
 MANIFEST = OutputFile(
     "manifest.json", (),
     "seed, samples, chunk size, software versions, SHA-256 of every input, the resolved "
@@ -81,10 +94,11 @@ TABLES = OutputFile("tables", (), "the report's tables (Markdown and LaTeX)")
 
 #: Every file and folder of an out folder, in the order the documentation lists them.
 FILES: tuple[OutputFile, ...] = (SUMMARY, SAMPLES, SOBOL, SOBOL_CONVERGENCE, SCENARIOS,
-                                 PARAMETERS, COVERAGE, PROVENANCE, MANIFEST, PROGRESS, REPORT,
-                                 FIGURES, TABLES)
+                                 PARAMETERS, COVERAGE, PROVENANCE, PRIORITIES, PROOF, MANIFEST,
+                                 PROGRESS, REPORT, FIGURES, TABLES)
 
 #: The files of a finished run that a fresh start removes (besides the Parquet parts).
 RESULT_FILES: tuple[str, ...] = (PROGRESS.name, SUMMARY.name, SCENARIOS.name, MANIFEST.name,
                                  SOBOL.name, SOBOL_CONVERGENCE.name, PARAMETERS.name,
-                                 COVERAGE.name, PROVENANCE.name, REPORT.name)
+                                 COVERAGE.name, PROVENANCE.name, PRIORITIES.name, PROOF.name,
+                                 REPORT.name)

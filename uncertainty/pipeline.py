@@ -11,8 +11,9 @@ input hashes, resolved run file), ``complete``, and ``parts``: the SHA-256 of ev
 recorded before the part is renamed into place. A chunk is a checkpoint when all its
 parts are on disk with their recorded digests; any other part is named in a notice and
 its chunk recomputed. Then come ``summary.csv``, ``parameters.csv``, ``scenarios.csv``,
-the Sobol tables, ``manifest.json``, the report, and ``progress.json`` with
-``complete: true``. Every value is checked finite before it is written, and the run is
+the Sobol tables, ``priorities.csv`` (a run with sensitivity on a dataset whose
+``mines.csv`` states provenance), ``manifest.json``, the report, and ``progress.json``
+with ``complete: true``. Every value is checked finite before it is written, and the run is
 checked against its resource budget (:mod:`uncertainty.budget`) before anything is.
 
 Batches (:func:`run_batch`): every run is validated first; a complete run with the same
@@ -52,6 +53,8 @@ from uncertainty.montecarlo import ChunkJob, compute_chunk, summarise
 from uncertainty.montecarlo.reference import reference_inputs, reference_uniforms
 from uncertainty.resolve import model_for
 from uncertainty.resources import is_packaged
+from uncertainty.sensitivity.factors import PROVENANCE, has_provenance, require_provenance
+from uncertainty.sensitivity.priorities import priorities_run, proof
 from uncertainty.sensitivity.tmr import sobol_run
 from uncertainty.space import build_space
 from uncertainty.store import ResultsError
@@ -63,6 +66,7 @@ __all__ = [
     "run_batch",
     "run_deterministic",
     "run_full",
+    "run_priorities",
     "run_sobol",
 ]
 
@@ -77,7 +81,8 @@ def default_out_dir(run: RunConfig, kind: str = "montecarlo") -> Path:
     own = run.path is not None and not is_packaged(run.path)
     base = run.path.parent if own else Path.cwd() / "runs"
     out = base / "out" / run.name
-    return out / {"montecarlo": "", "deterministic": "nominal", "sobol": "sobol"}[kind]
+    return out / {"montecarlo": "", "deterministic": "nominal", "sobol": "sobol",
+                  "priorities": ""}[kind]
 
 
 def _holds_montecarlo(out: Path) -> bool:
@@ -212,6 +217,7 @@ def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepar
     budgets.check_caps(where, mc.samples, len(run.scenarios), budget)
     store.check_out_folder(out)
     ds, model = model_for(run)
+    _check_sensitivity_data(run, ds)
     space = build_space(run, ds, model)
     sizes = budgets.Plan(
         samples=mc.samples, chunk_size=mc.chunk_size, n_metrics=len(model.metric_names),
@@ -228,6 +234,13 @@ def _prepare(run: RunConfig, out: Path, budget: Budget | None = None) -> _Prepar
                        "run": run.resolved, "generator": rng.GENERATOR})
     undefined = _undefined_columns(ds, model)
     return _Prepared(run, out, ds, model, space, plan, inputs, state, undefined)
+
+
+def _check_sensitivity_data(run: RunConfig, ds: Dataset) -> None:
+    """The sensitivity analysis a run asks for fits its dataset: the ``provenance`` level
+    needs a dataset that states provenance (checked before anything is written)."""
+    if run.sensitivity.enabled and PROVENANCE in run.sensitivity.by:
+        require_provenance(ds)
 
 
 def _undefined_columns(ds: Dataset, model: Model) -> tuple[int, ...]:
@@ -502,6 +515,11 @@ def _run_prepared(p: _Prepared, *, resume: bool, force: bool, runner: Any, quiet
             # --workers/--scheduler` distributes it)
             _write_sobol(out, _sobol_result(run, p.ds, model, quiet=quiet))
             timings["sobol_s"] = time.perf_counter() - t_s
+            if has_provenance(p.ds):
+                t_s = time.perf_counter()
+                store.write_csv(out / outputs.PRIORITIES.name,
+                                priorities_run(run, p.ds, model).to_frame())
+                timings["priorities_s"] = time.perf_counter() - t_s
         timings["total_s"] = time.perf_counter() - t0
         store.write_json(out / outputs.MANIFEST.name, store.manifest(
             kind="montecarlo", complete=True, run_name=run.name, seed=mc.seed,
@@ -757,6 +775,7 @@ def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False,
     file, and a separate analysis must not replace it under its manifest."""
     out = Path(out_dir)
     ds, model = model_for(run)
+    _check_sensitivity_data(run, ds)
     t0 = time.perf_counter()
     with store.lock_folder(out):
         if _holds_montecarlo(out):
@@ -775,6 +794,58 @@ def run_sobol(run: RunConfig, out_dir: str | Path, *, quiet: bool = False,
     frame = res.to_frame()
     if not quiet:
         print(frame.sort_values("ST", ascending=False).head(20).to_string(index=False))
+    return frame
+
+
+def run_priorities(run: RunConfig, out_dir: str | Path, *, n_base: int | None = None,
+                   seed: int | None = None, proof_k: int = 0, proof_samples: int | None = None,
+                   proof_draws: int = 16, quiet: bool = False) -> pd.DataFrame:
+    """Data-collection priorities alone (:mod:`uncertainty.sensitivity.priorities`):
+    write ``priorities.csv`` and, with ``proof_k``, ``proof.csv`` (the top ``proof_k``
+    sites of hidden flows measured in a re-run Monte Carlo of ``proof_samples`` samples,
+    ``proof_draws`` measured values each).
+
+    The out folder is usually the run's own (``runs/out/<name>/``): only these files are
+    replaced, and when it holds a finished Monte Carlo run its report is rebuilt to
+    show them. ``n_base`` and ``seed`` replace the run file's ``[sensitivity]`` ones.
+
+    Raises
+    ------
+    ConfigError
+        The run file's sensitivity analysis is disabled (``sensitivity.enabled =
+        false``), or ``n_base`` is not a power of 2.
+    ProvenanceError
+        The dataset's ``mines.csv`` states no provenance.
+    """
+    where = run.path or run.name
+    if not run.sensitivity.enabled:
+        raise ConfigError(where, "sensitivity.enabled", "data-collection priorities are a "
+                          "sensitivity analysis; set [sensitivity] enabled = true", False)
+    if n_base is not None and (n_base <= 0 or n_base & (n_base - 1)):
+        raise ConfigError(where, "--base-samples", "must be a power of 2", n_base)
+    out = Path(out_dir)
+    store.check_out_folder(out)
+    ds, model = model_for(run)
+    require_provenance(ds, "the data-collection priority list")
+    res = priorities_run(run, ds, model, n_base=n_base, seed=seed, quiet=quiet)
+    frame = res.to_frame()
+    proof_frame = None
+    if proof_k:
+        proof_frame = proof(run, proof_k, samples=proof_samples, n_draws=proof_draws,
+                            table=frame)
+    with store.lock_folder(out):
+        store.write_csv(out / outputs.PRIORITIES.name, frame)
+        if proof_frame is not None:
+            store.write_csv(out / outputs.PROOF.name, proof_frame)
+        if _finished(out) and getattr(run, "report", True):
+            _write_report(out, quiet=quiet)
+    if not quiet:
+        top = frame[frame["metric"] == "hidden_flows_mt"].head(10)
+        print(top.to_string(index=False))
+        if proof_frame is not None:
+            print(proof_frame.to_string(index=False))
+        print(f"wrote {out / outputs.PRIORITIES.name}"
+              + (f" and {out / outputs.PROOF.name}" if proof_frame is not None else ""))
     return frame
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "plot_hidden_by_country",
     "plot_hidden_by_metal",
     "plot_per_vehicle",
+    "plot_priorities",
     "plot_scenarios",
     "plot_sobol",
     "render",
@@ -268,6 +269,60 @@ def plot_sobol(sobol: pd.DataFrame, *, metric: str, level: str = "parameter", to
     ax.grid(axis="y", visible=False)
     ax.set_title(title if title is not None else f"{_text(metric)} by {_text(level)}")
     if legend and len(d):
+        ax.legend(loc="lower right")
+    return ax
+
+
+def plot_priorities(priorities: pd.DataFrame, *, metric: str = "hidden_flows_mt",
+                    top: int = 20, labels: Mapping[str, str] | None = None,
+                    conf_level: float = 0.95, ax: Axes | None = None) -> Axes:
+    """Data-collection priorities: the expected variance reduction of the top units with
+    its bootstrap CI (``priorities.csv``), largest first; hatched bars for synthetic
+    metal-country units, solid for sites.
+
+    Parameters
+    ----------
+    priorities : DataFrame
+        ``priorities.csv`` (metric, unit, id, variance_reduction,
+        variance_reduction_conf, rank).
+    metric : str
+    top : int
+    labels : mapping, optional
+        Display names of site ids.
+    conf_level : float
+        The level of the intervals, for the axis label.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    ax = _axes(ax)
+    d = priorities[priorities["metric"] == metric].sort_values("rank", kind="stable").head(top)
+    y = np.arange(len(d))
+    v = d["variance_reduction"].to_numpy(float)
+    c = d["variance_reduction_conf"].to_numpy(float)
+    synthetic = (d["unit"] != "site").to_numpy()
+    for mask, face, hatch, lab in ((~synthetic, _DARK, "", "site (non-reported values)"),
+                                   (synthetic, "white", "////", "synthetic metal, country")):
+        if mask.any():
+            ax.barh(y[mask], v[mask], height=0.7, color=face, edgecolor=_DARK, hatch=hatch,
+                    lw=0.8, label=lab, xerr=c[mask],
+                    error_kw={"ecolor": _INK, "elinewidth": 0.9, "capsize": 2.0})
+    names = []
+    for unit, uid in zip(d["unit"], d["id"], strict=True):
+        name = labels.get(str(uid)) if labels and unit == "site" else None
+        names.append(f"{uid} ({name})" if name else str(uid))
+    ax.set_yticks(y, [_short(n) for n in names])
+    ax.set_ylim(len(d) - 0.5, -0.5)
+    ax.axvline(0, color=_INK, lw=0.8)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.set_xlabel(f"expected share of the variance removed, $S_1$ with {conf_level:.0%} CI (-)")
+    ax.grid(axis="y", visible=False)
+    ax.set_title(f"What to measure next: {_text(metric)}")
+    if len(d):
         ax.legend(loc="lower right")
     return ax
 

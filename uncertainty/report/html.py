@@ -22,6 +22,8 @@ from typing import Any
 from uncertainty.report import figures
 from uncertainty.report.results import Results, _conf_label, _section, _sobol_metrics
 from uncertainty.report.tables import (
+    PRIORITY_METRIC,
+    PRIORITY_TOP,
     Table,
     _ci,
     _e,
@@ -32,6 +34,9 @@ from uncertainty.report.tables import (
     format_number,
     html_attr,
     metrics_table,
+    priorities_table,
+    proof_table,
+    provenance_table,
     scenarios_table,
     sobol_top_table,
     study_targets_table,
@@ -352,6 +357,34 @@ def _methods_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> 
                                     f"Convergence of the total-order indices of {metric}: the "
                                     "five largest factors, S_T with its CI (left) and CI "
                                     "half-width (right) against the base sample size N"))
+    if results.priorities is not None:
+        out += ["<h3>Data-collection priorities and their proof</h3>",
+                "<p>For every site whose grade, stripping ratio or recovery is not reported "
+                "for the study year (other_year, imputed or synthetic), the expected share of "
+                "a metric's variance removed if those values were measured exactly is the "
+                "first-order Sobol index of that group of parameters, V[E(Y | X<sub>site</sub>)]"
+                " / V(Y). It is estimated on the same radial Saltelli design, with one factor "
+                "per such site, one per metal and country of synthetic production (its "
+                "synthetic rows together) and one for everything else; its interval is the "
+                "bootstrap interval of S<sub>1</sub>. The expected narrowing of the 95% "
+                "interval, 1 - sqrt(1 - S<sub>1</sub>), is exact when the output's shape "
+                "does not change when the site is known (a location-scale output) and an "
+                "approximation otherwise (priorities.csv).</p>",
+                "<p>The proof (<code>uncertainty priorities RUN --proof K</code>, "
+                "proof.csv): for each of the top K sites, a value of each non-reported "
+                "parameter is drawn from its own distribution, the distribution is replaced "
+                "by the measured value and the Monte Carlo re-run on the same random numbers; "
+                "averaged over the draws, the observed reduction 1 - V(Y | measured) / V(Y) "
+                "equals S<sub>1</sub> by the law of total variance, whatever the model. A "
+                "measurement with the reported-level spread (the year-to-year spread of one "
+                "facility) around the drawn value leaves the site part of its variance, so its "
+                "observed reduction is systematically smaller, by about S<sub>1</sub> times "
+                "(reported log-sd / prior log-sd)<sup>2</sup>.</p>"]
+        if results.proof is not None and len(results.proof):
+            out.append(_html_table(proof_table(results)))
+        else:
+            out.append("<p>This out folder has no proof.csv (the proof is not part of a run: "
+                       "it re-runs the Monte Carlo many times).</p>")
     versions, inputs = _section(m, "versions"), _section(m, "inputs")
     out += ["<h3>Software and inputs</h3>",
             "<p>The same inputs and settings give this page byte for byte; what an invocation "
@@ -458,6 +491,8 @@ def _sensitivity_html(results: Results, figs: Mapping[str, Mapping[str, bytes]])
            f"At the parameter level, {reach} of {len(par)} (metric, factor) pairs have an "
            f"S<sub>T</sub> interval reaching 0 (not resolved from zero at this N) and "
            f"{straddle} have an S<sub>1</sub> interval straddling 0; the tables flag them.</p>"]
+    out += _provenance_html(results)
+    out += _priorities_html(results, figs)
     for metric in _sobol_metrics(results):
         out.append(f"<h3><code>{_e(metric)}</code></h3>")
         out.append(_figure_html(figs, f"sobol_{_slug(metric)}",
@@ -472,6 +507,52 @@ def _sensitivity_html(results: Results, figs: Mapping[str, Mapping[str, bytes]])
             out.append("<details><summary>By metal x kind, by mine and by country</summary>"
                        + extra + "</details>")
     return "\n".join(out)
+
+
+def _provenance_html(results: Results) -> list[str]:
+    """The provenance level: how much of the variance rests on imputed (or other) values."""
+    sob = results.sobol
+    if sob is None:
+        return []
+    d = sob[(sob["level"] == "provenance") & sob["factor"].astype(str).str.startswith(
+        "per-site: ")]
+    if d.empty:
+        return []
+    metric = PRIORITY_METRIC if (d["metric"] == PRIORITY_METRIC).any() else d["metric"].iloc[0]
+    dm = d[d["metric"] == metric].set_index("factor")
+    parts = []
+    for prov in ("imputed", "synthetic", "other_year", "reported"):
+        key = f"per-site: {prov}"
+        if key in dm.index:
+            r = dm.loc[key]
+            parts.append(f"{prov} values S<sub>1</sub> {100 * float(r['S1']):.1f}% "
+                         f"[{100 * float(r['S1_low']):.1f}, {100 * float(r['S1_high']):.1f}], "
+                         f"S<sub>T</sub> {100 * float(r['ST']):.1f}%")
+    return ["<h3>Uncertainty by provenance</h3>",
+            f"<p>Of the variance of <code>{_e(metric)}</code>, the per-site values carry, by "
+            "where they came from: " + "; ".join(parts) + ". S<sub>1</sub> is the share "
+            "that would go if every value of that provenance were known exactly.</p>",
+            _html_table(provenance_table(results))]
+
+
+def _priorities_html(results: Results, figs: Mapping[str, Mapping[str, bytes]]) -> list[str]:
+    pri = results.priorities
+    if pri is None:
+        return []
+    if not (pri["metric"] == PRIORITY_METRIC).any():
+        return ["<h3>What to measure next</h3>", "<p>priorities.csv has no rows for "
+                f"<code>{PRIORITY_METRIC}</code> (every value reported, or the metric not "
+                "among the sensitivity metrics).</p>"]
+    return ["<h3>What to measure next</h3>",
+            "<p>The sites (and synthetic metal-country productions) whose measurement would "
+            f"narrow <code>{PRIORITY_METRIC}</code> most: the expected share of its variance "
+            "removed by measuring the unit's non-reported values exactly, with its bootstrap "
+            "interval, and the expected narrowing of the 95% interval (Methods: data-collection "
+            "priorities; every metric in priorities.csv).</p>",
+            _figure_html(figs, f"priorities_{_slug(PRIORITY_METRIC)}",
+                         f"Data-collection priorities for {PRIORITY_METRIC}: expected share "
+                         f"of the variance removed, top {PRIORITY_TOP}, with CIs"),
+            _html_table(priorities_table(results))]
 
 
 def _level_table(results: Results, metric: str, level: str, top: int) -> Table:

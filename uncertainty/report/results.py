@@ -1,8 +1,8 @@
 """The results of a run as loaded from its out folder (:func:`load_results`).
 
 :func:`load_results` reads ``summary.csv``, ``manifest.json``, ``parameters.csv``, the
-per-sample Parquet parts and, when present, ``sobol.csv``, ``convergence.csv`` and
-``scenarios.csv``, and raises :class:`~uncertainty.store.ResultsError` naming the first
+per-sample Parquet parts and, when present, ``sobol.csv``, ``convergence.csv``,
+``scenarios.csv``, ``priorities.csv`` and ``proof.csv``, and raises :class:`~uncertainty.store.ResultsError` naming the first
 missing or corrupt file.
 """
 
@@ -30,7 +30,7 @@ SOBOL_COLUMNS = outputs.SOBOL.columns
 CONVERGENCE_COLUMNS = outputs.SOBOL_CONVERGENCE.columns
 SCENARIO_COLUMNS = outputs.SCENARIOS.columns
 PARAMETER_COLUMNS = outputs.PARAMETERS.columns
-LEVELS = ("parameter", "systematic", "metal-kind", "mine", "country")
+LEVELS = ("parameter", "systematic", "metal-kind", "mine", "country", "provenance")
 
 
 # ------------------------------------------------------------------ loading
@@ -55,6 +55,8 @@ class Results:
     notes: tuple[str, ...] = field(default=())
     coverage: pd.DataFrame | None = None
     provenance: pd.DataFrame | None = None
+    priorities: pd.DataFrame | None = None
+    proof: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         parts = [f"{len(self.summary)} metrics", f"{len(self.samples):,} samples"]
@@ -95,6 +97,11 @@ class Results:
     def plot_per_vehicle(self, **kwargs: Any) -> Axes:
         """Hidden flow per vehicle (:func:`~uncertainty.report.figures.plot_per_vehicle`)."""
         return figures.plot_per_vehicle(self.summary, **kwargs)
+
+    def plot_priorities(self, metric: str = "hidden_flows_mt", **kwargs: Any) -> Axes:
+        """Data-collection priorities (:func:`~uncertainty.report.figures.plot_priorities`)."""
+        return figures.plot_priorities(self._need("priorities"), metric=metric,
+                                       labels=self.mine_names or None, **kwargs)
 
     def plot_scenarios(self, **kwargs: Any) -> Axes:
         """Scenario changes (:func:`~uncertainty.report.figures.plot_scenarios`)."""
@@ -258,8 +265,17 @@ def load_results(out_dir: str | Path) -> Results:
     if (out / outputs.PROVENANCE.name).is_file():
         provenance = store.read_csv(out / outputs.PROVENANCE.name,
                                     required=outputs.PROVENANCE.columns)
+    priorities = proof = None
+    if (out / outputs.PRIORITIES.name).is_file():
+        priorities = _numeric(store.read_csv(out / outputs.PRIORITIES.name,
+                                             required=outputs.PRIORITIES.columns),
+                              outputs.PRIORITIES.columns[6:], out / outputs.PRIORITIES.name)
+        priorities["id"] = priorities["id"].astype(str)
+    if (out / outputs.PROOF.name).is_file():
+        proof = _numeric(store.read_csv(out / outputs.PROOF.name, required=outputs.PROOF.columns),
+                         outputs.PROOF.columns[1:], out / outputs.PROOF.name)
     return Results(out, manifest, summary, parameters, samples, sobol, convergence, scenarios,
-                   mines, calibration, tuple(notes), coverage, provenance)
+                   mines, calibration, tuple(notes), coverage, provenance, priorities, proof)
 
 
 def _section(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -27,6 +27,8 @@ from uncertainty.report.text import BIDI_CONTROLS, show_bidi
 
 __all__ = [
     "BIDI_CONTROLS",
+    "PRIORITY_METRIC",
+    "PRIORITY_TOP",
     "STUDY_TARGETS",
     "Table",
     "decimals",
@@ -35,6 +37,9 @@ __all__ = [
     "format_number",
     "html_attr",
     "metrics_table",
+    "priorities_table",
+    "proof_table",
+    "provenance_table",
     "render_latex",
     "render_markdown",
     "scenarios_table",
@@ -65,6 +70,11 @@ STUDY_TARGETS: tuple[tuple[str, str | tuple[str, str], float, float, str], ...] 
     ("clean energy, change of total hidden flows", ("clean-energy", "hidden_flows_mt"),
      -0.14, -0.13, "-13 to -14%"),
 )
+
+
+#: The metric and the number of units the report shows of ``priorities.csv``.
+PRIORITY_METRIC = "hidden_flows_mt"
+PRIORITY_TOP = 20
 
 
 # ------------------------------------------------------------------ formatting
@@ -341,6 +351,78 @@ def scenarios_table(results: Results, metrics: Sequence[str] | None = None, *,
                  "change)", id=table_id)
 
 
+def provenance_table(results: Results) -> Table:
+    """The ``provenance`` level: per metric, S1 and ST of all per-site values of each
+    provenance together (empty when the run did not compute that level)."""
+    sob = results.sobol
+    conf = _conf_label(results)
+    rows = []
+    if sob is not None:
+        d = sob[(sob["level"] == "provenance") & sob["factor"].astype(str).str.startswith(
+            "per-site: ")]
+        for r in d.sort_values(["metric", "ST"], ascending=[True, False],
+                               kind="stable").to_dict("records"):
+            rows.append((str(r["metric"]), str(r["factor"])[len("per-site: "):],
+                         _ci(r["S1"], r["S1_low"], r["S1_high"]),
+                         _ci(r["ST"], r["ST_low"], r["ST_high"])))
+    return Table(("metric", "provenance", f"S1 [{conf} CI]", f"ST [{conf} CI]"), tuple(rows),
+                 "llll", caption="Variance shares by provenance: S1, the share removed if "
+                 "every per-site value of that provenance were known exactly; ST, the share "
+                 "it takes part in (level provenance)", id="sobol-provenance")
+
+
+def priorities_table(results: Results, metric: str = PRIORITY_METRIC,
+                     top: int = PRIORITY_TOP) -> Table:
+    """The top ``top`` data-collection priorities of ``metric`` (``priorities.csv``)."""
+    pri = results.priorities
+    conf = _conf_label(results)
+    rows = []
+    names = results.mine_names
+    if pri is not None:
+        d = pri[pri["metric"] == metric].sort_values("rank", kind="stable").head(top)
+        for r in d.to_dict("records"):
+            uid = str(r["id"])
+            label = f"{uid} ({names[uid]})" if r["unit"] == "site" and uid in names else uid
+            v, c = float(r["variance_reduction"]), float(r["variance_reduction_conf"])
+            rows.append((str(int(r["rank"])), label, str(r["unit"]), str(r["metal"]),
+                         str(r["country"]), str(r["provenance"]),
+                         _ci(v, v - c, v + c),
+                         format_number(100 * float(r["interval_width_reduction"]), digits=1)))
+    return Table(("rank", "site or metal, country", "unit", "metal", "country", "provenance",
+                  f"variance reduction [{conf} CI]", "interval narrowing (%)"), tuple(rows),
+                 "rlllllll", caption=f"What to measure next for {metric}: the expected share "
+                 "of its variance removed by measuring the unit's non-reported values exactly "
+                 "(first-order Sobol index of the unit's values) and the expected narrowing of "
+                 f"its 95% interval, 1 - sqrt(1 - S1); top {top} (priorities.csv)",
+                 id=f"priorities-{_slug(metric)}")
+
+
+def proof_table(results: Results) -> Table:
+    """Predicted against observed variance reductions (``proof.csv``)."""
+    pr = results.proof
+    rows = []
+    names = results.mine_names
+    if pr is not None:
+        for r in pr.to_dict("records"):
+            site = str(r["site"])
+            label = f"{site} ({names[site]})" if site in names else site
+            p, pc = float(r["predicted"]), float(r["predicted_conf"])
+            o, os_ = float(r["observed"]), float(r["observed_se"])
+            rep = float(r.get("observed_reported", float("nan")))
+            rep_se = float(r.get("observed_reported_se", float("nan")))
+            rows.append((label, _ci(p, p - pc, p + pc),
+                         _ci(o, o - 1.96 * os_, o + 1.96 * os_),
+                         _ci(rep, rep - 1.96 * rep_se, rep + 1.96 * rep_se)
+                         if math.isfinite(rep) else "–",
+                         str(int(r["n_draws"])), str(r.get("agrees", ""))))
+    return Table(("site", "predicted [CI]", "observed, exact [95% CI]",
+                  "observed, reported spread [95% CI]", "draws", "agrees"), tuple(rows),
+                 "llllrl", caption="The proof: variance reduction of hidden flows predicted by "
+                 "the first-order index against the reduction observed when the site is "
+                 "measured in a re-run Monte Carlo on the same random numbers, averaged over "
+                 "the measured values drawn (proof.csv)", id="proof")
+
+
 def study_targets_table(results: Results) -> Table:
     """The study's headline results against this run: nominal and 95% interval."""
     rows = []
@@ -386,6 +468,8 @@ def _level_title(level: str, top: int) -> str:
         "metal-kind": f"by metal x parameter kind, all mines together (top {top})",
         "mine": f"by mine (a co-product site as one), its parameters together (top {top})",
         "country": f"by country, each country's mines together (top {top})",
+        "provenance": f"by provenance, all per-site values of one provenance together "
+                      f"(top {top})",
     }.get(level, f"by {level} (top {top})")
 
 

@@ -43,6 +43,8 @@ from uncertainty.report.results import (
     load_results,
 )
 from uncertainty.report.tables import (
+    PRIORITY_METRIC,
+    PRIORITY_TOP,
     STUDY_TARGETS,
     Table,
     _group_factors,
@@ -53,6 +55,7 @@ from uncertainty.report.tables import (
     escape_markdown,
     format_number,
     metrics_table,
+    priorities_table,
     render_latex,
     render_markdown,
     scenarios_table,
@@ -72,6 +75,7 @@ __all__ = [
     "format_number",
     "load_results",
     "metrics_table",
+    "priorities_table",
     "render_figures",
     "render_html",
     "render_latex",
@@ -140,6 +144,14 @@ def render_figures(results: Results, *, dpi: float = 150, svg: bool = True
             fig, ax = figures.new_figure(figsize=(7.0, 3.8))
             figures.plot_scenarios(results.scenarios, ax=ax)
             keep("scenarios", fig)
+        pri = results.priorities
+        if pri is not None and (pri["metric"] == PRIORITY_METRIC).any():
+            n = min(PRIORITY_TOP, int((pri["metric"] == PRIORITY_METRIC).sum()))
+            fig, ax = figures.new_figure(figsize=(7.4, 1.2 + 0.26 * n))
+            conf = float(_section(results.manifest, "sensitivity").get("conf_level", 0.95))
+            figures.plot_priorities(pri, metric=PRIORITY_METRIC, top=PRIORITY_TOP,
+                                    labels=results.mine_names or None, conf_level=conf, ax=ax)
+            keep(f"priorities_{_slug(PRIORITY_METRIC)}", fig)
         sob = results.sobol
         for m in _sobol_metrics(results):
             assert sob is not None
@@ -176,7 +188,8 @@ def write_report(out_dir: str | Path) -> Path:
     Everything is read, checked and rendered in memory first; a missing or corrupt
     result raises :class:`~uncertainty.store.ResultsError` (naming the file) before any
     file is written. Files are written atomically through :mod:`uncertainty.store`:
-    ``figures/<name>.png`` and ``.svg``, ``tables/{metrics,sobol_top,scenarios}.{md,tex}``,
+    ``figures/<name>.png`` and ``.svg``, ``tables/{metrics,sobol_top,scenarios}.{md,tex}`` (and ``priorities`` when the run
+    has ``priorities.csv``),
     ``report.html``. None of them shows what the invocation that computed the results
     did (``manifest.json``'s ``timings`` and ``execution``), so two identical runs, or a
     run and its ``--resume``, give the same bytes.
@@ -186,6 +199,8 @@ def write_report(out_dir: str | Path) -> Path:
     figs = render_figures(results)
     tables = {"metrics": metrics_table(results), "sobol_top": sobol_top_table(results),
               "scenarios": scenarios_table(results)}
+    if results.priorities is not None:
+        tables["priorities"] = priorities_table(results)
     texts = {f"tables/{k}.md": render_markdown(t) for k, t in tables.items()}
     texts.update({f"tables/{k}.tex": render_latex(t) for k, t in tables.items()})
     page = render_html(results, figs)

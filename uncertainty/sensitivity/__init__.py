@@ -8,13 +8,27 @@
   for any vectorised model, SALib-compatible (:mod:`~uncertainty.sensitivity.saltelli`).
 - :class:`SobolResult` (:mod:`~uncertainty.sensitivity.result`) and
   :class:`TmrSobolResult`; :func:`delta_indices` (:mod:`~uncertainty.sensitivity.delta`).
+- :func:`data_priorities` and :func:`proof` (:mod:`~uncertainty.sensitivity.priorities`):
+  which sites to measure next (the first-order index of each site's non-reported
+  values) and the check of those predictions by re-running the Monte Carlo.
 """
 
 from __future__ import annotations
 
 from uncertainty.sensitivity.delta import delta_indices
 from uncertainty.sensitivity.indices import sobol_indices
+from uncertainty.sensitivity.priorities import Priorities, data_priorities, proof
 from uncertainty.sensitivity.result import SobolResult
 from uncertainty.sensitivity.tmr import LEVELS, TmrSobolResult, sobol
 
-__all__ = ["LEVELS", "SobolResult", "TmrSobolResult", "delta_indices", "sobol", "sobol_indices"]
+__all__ = [
+           "LEVELS",
+           "Priorities",
+           "SobolResult",
+           "TmrSobolResult",
+           "data_priorities",
+           "delta_indices",
+           "proof",
+           "sobol",
+           "sobol_indices",
+]

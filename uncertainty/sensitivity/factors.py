@@ -4,26 +4,74 @@ A factor is a set of parameter columns that the radial design swaps together (th
 levels are described in :mod:`uncertainty.sensitivity.tmr`); each level's factors partition
 the uncertain inputs of a :class:`~uncertainty.space.ParameterSpace`, inputs with a
 Fixed distribution excluded.
+
+The ``provenance`` level needs to know where each per-site value came from: the
+``grade_source``, ``stripping_source`` and ``recovery_source`` columns of ``mines.csv``.
+A dataset whose ``mines.csv`` has none of them (the default synthetic database: its
+blank sources are all filled as ``synthetic``) is refused by :func:`require_provenance`
+with a :class:`ProvenanceError`.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from uncertainty.data.fill import MINE_VALUES
+from uncertainty.errors import UserError
 from uncertainty.space import ParameterSpace
 
-__all__ = ["CUSTOM", "LEVELS", "OTHER", "Factors", "factors_for"]
+__all__ = ["CUSTOM", "LEVELS", "OTHER", "PROVENANCE", "PROVENANCE_COLUMNS", "Factors",
+           "ProvenanceError", "factors_for", "has_provenance", "require_provenance"]
 
-LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic")
+LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic", "provenance")
 """The built-in levels (:mod:`uncertainty.sensitivity.tmr`)."""
+PROVENANCE = "provenance"
+"""The level that groups the per-site parameters by provenance."""
+PROVENANCE_COLUMNS = tuple(src for _, _, src in MINE_VALUES)
+"""The columns of ``mines.csv`` that say where each per-site value came from."""
 CUSTOM = "custom"
 """The level of user-defined ``groups``."""
 OTHER = "other (ungrouped)"
 """The factor of the custom level that holds every input its groups leave out."""
+
+
+class ProvenanceError(UserError):
+    """The provenance level, or the data-collection priorities, asked of a dataset whose
+    ``mines.csv`` says nothing of where its values came from."""
+
+
+def has_provenance(ds: Any) -> bool:
+    """Whether a dataset states the provenance of its per-site values.
+
+    True when its ``mines.csv`` has at least one of :data:`PROVENANCE_COLUMNS` (blank
+    cells are then filled by the documented rules: ``imputed`` for a blank value,
+    ``reported`` for a given one). A dataset built in memory, without a ``mines.csv``
+    in its folder, counts when its mine table has one of the columns with a non-blank
+    cell.
+    """
+    path = Path(ds.path) / "mines.csv"
+    if path.is_file():
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+        return any(c.strip() in PROVENANCE_COLUMNS for c in header)
+    m = ds.mines
+    return any(c in m and (m[c].astype(str).str.strip().replace("nan", "") != "").any()
+               for c in PROVENANCE_COLUMNS)
+
+
+def require_provenance(ds: Any, what: str = "level 'provenance'") -> None:
+    """Raise :class:`ProvenanceError` (one line) unless :func:`has_provenance`."""
+    if not has_provenance(ds):
+        raise ProvenanceError(
+            f"{what} needs the provenance columns {', '.join(PROVENANCE_COLUMNS)} in "
+            f"mines.csv (dataset {ds.path} has none)")
 
 
 @dataclass(frozen=True)
@@ -122,7 +170,12 @@ def factors_for(space: ParameterSpace, level: str,
     ----------
     space : ParameterSpace
     level : str
-        One of :data:`LEVELS` or ``"custom"``.
+        One of :data:`LEVELS` or ``"custom"``. At ``"provenance"`` the per-site
+        parameters form one factor per provenance value, ``"per-site: reported"``,
+        ``"per-site: other_year"``, ``"per-site: imputed"``, ``"per-site: synthetic"``
+        (those present); systematic and global inputs stay individual factors. The
+        dataset behind ``space`` must state provenance (:func:`require_provenance`;
+        :func:`~uncertainty.sensitivity.tmr.sobol` checks it).
     groups : mapping of str to list of str, optional
         For ``"custom"``: group name -> parameter names, share-group names
         (``"supply[copper]"``) or shell patterns (``*`` and ``?`` wildcards, brackets
@@ -130,6 +183,8 @@ def factors_for(space: ParameterSpace, level: str,
 
     Raises
     ------
+    ProvenanceError
+        ``provenance`` on a space whose per-site rows carry no provenance.
     ValueError
         Unknown level; ``custom`` without groups; a group naming an unknown input,
         splitting a share group, matching only Fixed inputs, or overlapping another.
@@ -143,6 +198,14 @@ def factors_for(space: ParameterSpace, level: str,
     owner = _custom_owner(space, groups) if level == CUSTOM and groups else {}
     t = space.table
     uncertain = _uncertain(space)
+    if level == PROVENANCE:
+        mine = (t["level"] == "mine").to_numpy() & uncertain
+        prov = t["provenance"].astype(str).str.strip().to_numpy()
+        if mine.any() and (prov[mine] == "").any():
+            raise ProvenanceError(
+                f"level 'provenance' needs the provenance of every per-site value (the "
+                f"columns {', '.join(PROVENANCE_COLUMNS)} of mines.csv); "
+                f"{int((prov[mine] == '').sum())} uncertain per-site parameters have none")
     groups_: dict[str, list[int]] = {}
 
     def put(key: str, j: int) -> None:
@@ -165,6 +228,8 @@ def factors_for(space: ParameterSpace, level: str,
             put(f"country {r.country}", j)
         elif level == "systematic" and r.level == "mine":
             put("per-mine (independent)", j)
+        elif level == PROVENANCE and r.level == "mine":
+            put(f"per-site: {r.provenance}", j)
         else:
             put(str(r.name), j)
     if level == CUSTOM and groups:  # the caller's order, the rest last

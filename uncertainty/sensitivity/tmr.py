@@ -18,7 +18,10 @@ Levels (``by``)
 of one metal's grades, stripping ratios or recoveries, per-mine and systematic
 together, e.g. "copper stripping_ratio"), ``country`` (all per-mine inputs of one
 country's mines), ``systematic`` (each systematic factor; all per-mine inputs as one
-group "per-mine (independent)") and ``custom`` (the ``groups`` the caller names, by
+group "per-mine (independent)"), ``provenance`` (all per-site inputs of one provenance
+together, "per-site: reported", "per-site: other_year", "per-site: imputed",
+"per-site: synthetic"; it needs a dataset whose ``mines.csv`` states provenance) and
+``custom`` (the ``groups`` the caller names, by
 parameter name, share-group name or shell pattern such as ``"stripping_ratio[CU-*]"``,
 and one factor :data:`OTHER` for every input the groups leave out, so the level has a
 few factors and second-order indices are affordable). At the other levels inputs not
@@ -112,10 +115,13 @@ from uncertainty.sensitivity.factors import (
     CUSTOM,
     LEVELS,
     OTHER,
+    PROVENANCE,
     Factors,
+    ProvenanceError,
     _levels,
     _units,
     factors_for,
+    require_provenance,
 )
 from uncertainty.sensitivity.kernel import (
     _BLOCK_DASK,
@@ -133,9 +139,9 @@ from uncertainty.sensitivity.kernel import (
 from uncertainty.space import ParameterSpace, build_space
 
 __all__ = [
-    "CUSTOM", "DUMMY", "HEADLINE", "LEVELS", "MAX_SECOND_ORDER", "OTHER", "Block", "Factors", "SobolJob",
-    "TmrSobolResult", "ab_outputs", "cost_rows", "evaluate_block", "factors_for", "make_job",
-    "sobol", "sobol_model", "sobol_run",
+    "CUSTOM", "DUMMY", "HEADLINE", "LEVELS", "MAX_SECOND_ORDER", "OTHER", "PROVENANCE", "Block",
+    "Factors", "ProvenanceError", "SobolJob", "TmrSobolResult", "ab_outputs", "cost_rows",
+    "evaluate_block", "factors_for", "make_job", "sobol", "sobol_model", "sobol_run",
 ]  # fmt: skip
 
 CI_METHODS = ("normal", "percentile")
@@ -434,7 +440,7 @@ def sobol(run_or_dataset: RunConfig | Dataset, n_base: int, *, seed: int | None 
         run file's ``[sensitivity] seed`` (required with a Dataset).
     by : str or sequence of str, default "parameter"
         Levels (module docstring): parameter, mine, metal-kind, country, systematic,
-        custom. Levels share one design and one evaluation.
+        provenance, custom. Levels share one design and one evaluation.
     metrics : sequence of str, optional
         Metric names (default: the four of the ``[sensitivity]`` default); any of
         ``model.metric_names``.
@@ -484,6 +490,9 @@ def sobol(run_or_dataset: RunConfig | Dataset, n_base: int, *, seed: int | None 
 
     Raises
     ------
+    ProvenanceError
+        Level ``provenance`` on a dataset whose ``mines.csv`` has no provenance columns
+        (a :class:`~uncertainty.errors.UserError`: one line, exit 2 in the CLI).
     ValueError
         N not a power of 2, an unknown metric (the message lists the valid ones) or
         level, a bad group, second order for a level of more than
@@ -494,6 +503,8 @@ def sobol(run_or_dataset: RunConfig | Dataset, n_base: int, *, seed: int | None 
     if not _is_pow2(n_base):
         raise ValueError(f"n_base must be a power of 2 (got {n_base!r})")
     r = resolve(run_or_dataset)
+    if PROVENANCE in _levels(by, groups):
+        require_provenance(r.dataset)
     seed = resolve_seed("sobol()", seed, r.run.sensitivity.seed if r.run else None)
     model, space, scenario = r.model, r.space, r.baseline
     return sobol_model(model, space, n_base, seed=seed, scenario=scenario, by=by,
@@ -514,6 +525,8 @@ def sobol_run(run: Any, ds: Any, model: Model, *, quiet: bool = True,
     """
 
     se = run.sensitivity
+    if PROVENANCE in se.by:
+        require_provenance(ds)
     for m in se.metrics:
         if m not in model.metric_names:
             raise ValueError(f"unknown metric '{m}' in [sensitivity] metrics; metrics are: "
