@@ -33,7 +33,7 @@ __all__ = [
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 SAMPLERS = ("philox", "sobol")
-LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic", "custom")
+LEVELS = ("parameter", "mine", "metal-kind", "country", "systematic", "provenance", "custom")
 CI_METHODS = ("normal", "percentile")
 
 

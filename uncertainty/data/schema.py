@@ -283,13 +283,6 @@ SPECS: dict[str, TableSpec] = {
                 meaning="concentrate grade, not below the ore's metal grade",
                 default="the archetype's concentrate grade; if it has none, whole-ore "
                 "processing (the ore itself is shipped)"),
-            Column("price_gsd", rule=GSD, optional_value=True, required=False, bound=_GSD10,
-                   unit=_GEO_SD,
-                   meaning="year-to-year spread of the price: LogNormal, median = "
-                   "`price_usd_per_t`, shared by every site; co-product sites whose "
-                   "economic shares or main product were computed from prices follow it "
-                   "sample by sample",
-                   default="fixed price: allocation shares fixed"),
             Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
                    bound=_RECOVERY, unit="fraction",
                    meaning="smelting and refining recovery",
