@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import write_dataset
-from test_sites import CU_PRICE, RTOL, ZN_PRICE, site_tables
+from test_sites import CU_PRICE, RTOL, ZN_PRICE, check_ab_against_reference, site_tables
 
 from uncertainty import dists, rng
 from uncertainty.cli import main
@@ -103,23 +103,13 @@ def test_monte_carlo_kernel_follows_the_sampled_prices(tmp_path):
 
 
 def test_sobol_price_factors_recompute_their_sites(tmp_path):
-    from uncertainty.sensitivity.kernel import ab_outputs
-
     ds = priced(tmp_path)
     model = build_model(ds)
     space = build_space(None, ds, model)
     fac = factors_for(space, "parameter")
     assert {"price[copper]", "price[zinc]"} <= set(fac.names)
-    uA = rng.uniforms(1, 0, 16, space.parameter_indices())
-    uB = rng.uniforms(2, 0, 16, space.parameter_indices())
-    metrics = ["hidden_flows_mt", "hidden_flows_mt_zinc", "hidden_flows_mt_copper"]
-    _, _, yAB = ab_outputs(model, space, fac, uA, uB, metrics)
-    idx = [model.metric_names.index(m) for m in metrics]
-    for f, c in enumerate(fac.columns):
-        u = uA.copy()
-        u[:, c] = uB[:, c]
-        want = evaluate_reference(model, *space.transform(u))[:, idx]
-        np.testing.assert_allclose(yAB[:, f, :], want, rtol=1e-11, err_msg=fac.names[f])
+    check_ab_against_reference(model, space, fac, ["hidden_flows_mt", "hidden_flows_mt_zinc",
+                                                   "hidden_flows_mt_copper"])
 
 
 def test_blank_spread_keeps_prices_fixed_and_results_unchanged(tmp_path):

@@ -189,11 +189,26 @@ def test_monte_carlo_kernel_on_sites_equals_the_transform_path(tmp_path):
     np.testing.assert_allclose(got[:, cols], want[:, cols], rtol=1e-11)
 
 
+def check_ab_against_reference(model, space, fac, metrics):
+    """f(AB_j) of the incremental kernel for every factor of ``fac`` against the reference
+    on the mixed matrix (rtol 1e-11); returns uA, uB, the metric columns, f(A), f(B)."""
+    from uncertainty.sensitivity.kernel import ab_outputs
+
+    uA = rng.uniforms(1, 0, 16, space.parameter_indices())
+    uB = rng.uniforms(2, 0, 16, space.parameter_indices())
+    yA, yB, yAB = ab_outputs(model, space, fac, uA, uB, metrics)
+    idx = [model.metric_names.index(m) for m in metrics]
+    for f, c in enumerate(fac.columns):
+        u = uA.copy()
+        u[:, c] = uB[:, c]
+        want = evaluate_reference(model, *space.transform(u))[:, idx]
+        np.testing.assert_allclose(yAB[:, f, :], want, rtol=1e-11, err_msg=fac.names[f])
+    return uA, uB, idx, yA, yB
+
+
 def test_sobol_kernel_on_sites_equals_direct_evaluation(tmp_path):
     """f(AB_j) of the incremental kernel, for the mine level (a site is one factor),
     against the model evaluated on the mixed matrices."""
-    from uncertainty.sensitivity.kernel import ab_outputs
-
     ds = site_dataset(tmp_path)
     model = build_model(ds)
     space = build_space(None, ds, model)
@@ -203,16 +218,8 @@ def test_sobol_kernel_on_sites_equals_direct_evaluation(tmp_path):
     assert sorted(space.table["name"].iloc[cols]) == [
         "grade[S1-CU]", "grade[S1-ZN]", "recovery[S1-CU]", "recovery[S1-ZN]",
         "stripping_ratio[S1-CU]"]
-    uA = rng.uniforms(1, 0, 16, space.parameter_indices())
-    uB = rng.uniforms(2, 0, 16, space.parameter_indices())
-    metrics = ["hidden_flows_mt", "tmr_mt", "hidden_flows_mt_zinc"]
-    yA, yB, yAB = ab_outputs(model, space, fac, uA, uB, metrics)
-    idx = [model.metric_names.index(m) for m in metrics]
-    for f, c in enumerate(fac.columns):
-        u = uA.copy()
-        u[:, c] = uB[:, c]
-        want = evaluate_reference(model, *space.transform(u))[:, idx]
-        np.testing.assert_allclose(yAB[:, f, :], want, rtol=1e-11, err_msg=fac.names[f])
+    uA, uB, idx, yA, yB = check_ab_against_reference(
+        model, space, fac, ["hidden_flows_mt", "tmr_mt", "hidden_flows_mt_zinc"])
     np.testing.assert_allclose(yA, evaluate_reference(model, *space.transform(uA))[:, idx],
                                rtol=1e-11)
     np.testing.assert_allclose(yB, evaluate_reference(model, *space.transform(uB))[:, idx],
