@@ -66,8 +66,9 @@ def _switch(scenario: Any, name: str) -> Any:
     return getattr(scenario, name)
 
 
-#: keys parse_run accepts but keeps only in ``RunConfig.resolved``
-NOT_STORED = {"description", "scenarios[].description"}
+#: keys parse_run accepts but keeps only in ``RunConfig.resolved``, and keys whose
+#: default is derived from another key (a target's name is its metric)
+NOT_STORED = {"description", "scenarios[].description", "calibration.targets[].name"}
 
 
 def _parsed(run: RunConfig, key: str, base: Path) -> Any:
@@ -85,18 +86,23 @@ def _parsed(run: RunConfig, key: str, base: Path) -> Any:
         if name in ("overrides", "allocation"):
             return getattr(s, name)
         return _switch(s.switches, name)
+    if section in ("calibration.knobs[]", "calibration.targets[]"):
+        return getattr(getattr(run.calibration, section.split(".")[1][:-2])[0], name)
     raise AssertionError(f"no rule to find {key} in a RunConfig")
 
 
 def test_documented_defaults_are_the_parsers() -> None:
     base = Path.cwd()
     run = parse_run({"name": "x"}, file="t.toml")
-    with_scenario = parse_run({"name": "x", "scenarios": [{"name": "s"}]}, file="t.toml")
+    with_scenario = parse_run({"name": "x", "scenarios": [{"name": "s"}], "calibration": {
+        "knobs": [{"name": "k", "inputs": ["grid_hf_kg_per_kwh"], "bounds": [0.5, 2.0]}],
+        "targets": [{"value": 1100, "band": 20}]}}, file="t.toml")
     checked = 0
     for k in RUN_KEYS:
         if k.required or "<" in k.key or k.key in NOT_STORED:
             continue
-        r = with_scenario if k.section == "scenarios" else run
+        r = with_scenario if k.section in ("scenarios", "calibration.knobs",
+                                           "calibration.targets") else run
         got = _parsed(r, k.key, base)
         if k.key == "dataset":
             assert got == (base / k.default).resolve()

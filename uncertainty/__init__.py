@@ -7,6 +7,8 @@ The public API:
 - :func:`monte_carlo`: per-sample metrics in memory (:class:`~uncertainty.montecarlo.MonteCarloResult`);
 - :func:`sobol`: Sobol indices of the TMR metrics (:class:`~uncertainty.sensitivity.TmrSobolResult`);
 - :func:`sobol_indices`: Sobol indices of any vectorised model (SALib-compatible);
+- :func:`calibrate`: named knobs fitted to published targets on the nominal model
+  (:class:`~uncertainty.calibration.Calibration`);
 - :mod:`uncertainty.dists`: the distributions of uncertain inputs.
 
 Importing the package loads nothing heavy: each name is imported on first use (PEP 562),
@@ -19,12 +21,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from uncertainty.calibration import calibrate
     from uncertainty.config import load_run
     from uncertainty.data import load_dataset
     from uncertainty.montecarlo import monte_carlo
     from uncertainty.sensitivity import sobol, sobol_indices
 
 __all__ = [
+    "calibrate",
     "load_dataset",
     "load_run",
     "monte_carlo",
@@ -35,6 +39,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
+    "calibrate": "uncertainty.calibration",
     "load_run": "uncertainty.config",
     "load_dataset": "uncertainty.data",
     "monte_carlo": "uncertainty.montecarlo",

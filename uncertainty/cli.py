@@ -123,6 +123,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", help="address of an existing Dask scheduler")
     s.add_argument("--quiet", action="store_true")
 
+    ca = sub.add_parser("calibrate", help="fit the run file's [calibration] knobs to its "
+                        "targets on the nominal model (calibration.csv, "
+                        "calibration_targets.csv, calibration_conflicts.csv)")
+    ca.add_argument("run", type=Path, help="run file with a [calibration] section")
+    ca.add_argument("--out", type=Path, help="out folder (default "
+                    "runs/out/<name>/calibration/)")
+    ca.add_argument("--apply", type=Path, metavar="DIR", help="also write a calibrated copy "
+                    "of the dataset to DIR (a new or empty folder)")
+    ca.add_argument("--quiet", action="store_true")
+
     pr = sub.add_parser("priorities", help="data-collection priorities: which sites to "
                         "measure next (priorities.csv), and their proof (proof.csv)")
     pr.add_argument("run", type=Path, help="run file (its [sensitivity] must be enabled and "
@@ -310,6 +320,16 @@ def _priorities(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from uncertainty import pipeline
+    from uncertainty.config import load_run
+
+    run = load_run(args.run)
+    out = args.out or pipeline.default_out_dir(run, "calibration")
+    pipeline.run_calibration(run, out, apply=args.apply, quiet=args.quiet)
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from uncertainty import pipeline
 
@@ -363,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "priorities":
             return _priorities(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command in ("init", "import"):
             return int(args.func(args))
         return _bench(args)

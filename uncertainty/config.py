@@ -21,12 +21,15 @@ from uncertainty.model import ALLOCATIONS, Scenario
 
 __all__ = [
     "RUN_KEYS",
+    "CalibrationConfig",
     "ConfigError",
+    "KnobConfig",
     "MonteCarloConfig",
     "RunConfig",
     "RunKey",
     "ScenarioConfig",
     "SensitivityConfig",
+    "TargetConfig",
     "load_run",
     "parse_run",
 ]
@@ -95,6 +98,47 @@ class ScenarioConfig:
     allocation: str | None = None
 
 
+KNOB_MODES = ("scale", "set")
+
+
+@dataclass(frozen=True)
+class KnobConfig:
+    """One calibration knob (``[[calibration.knobs]]``): the inputs it scales or sets,
+    named as in ``[overrides]`` (names or shell patterns), and its bounds."""
+
+    name: str
+    inputs: tuple[str, ...]
+    low: float
+    high: float
+    mode: str = "scale"
+    start: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One calibration target (``[[calibration.targets]]``): a metric at nominal inputs,
+    or with ``scenario`` its relative change (scenario - baseline) / baseline, and the
+    band ``[low, high]`` within which it holds."""
+
+    name: str
+    metric: str
+    value: float
+    low: float
+    high: float
+    scenario: str | None = None
+    weight: float = 1.0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """Knobs and targets of ``uncertainty calibrate`` (``[calibration]``)."""
+
+    knobs: tuple[KnobConfig, ...] = ()
+    targets: tuple[TargetConfig, ...] = ()
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """A validated run file."""
@@ -112,6 +156,7 @@ class RunConfig:
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resolved: Mapping[str, Any] = field(default_factory=dict)
     report: bool = True
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
 
 def _pos_int(file: Path | str, key: str, v: Any) -> int:
@@ -293,6 +338,43 @@ RUN_KEYS: tuple[RunKey, ...] = (
     RunKey("scenarios[].overrides", "table", {}, "as `[overrides]`",
            "input values or distributions of this scenario, applied on top of the run's "
            "`[overrides]`"),
+    # ------------------------------------------------------ [[calibration.knobs]]
+    RunKey("calibration.knobs[].name", "string", None, "a simple name, unique among the knobs",
+           "the knob's name in `calibration.csv`", required=True),
+    RunKey("calibration.knobs[].inputs", "array of strings", None,
+           "a non-empty list of parameter names or shell patterns, each matching at least "
+           "one input; no systematic factor",
+           "the inputs the knob moves, named as in `[overrides]` (`\"stripping_ratio[CU-*]\"`)",
+           required=True),
+    RunKey("calibration.knobs[].mode", "string", "scale", f"one of {', '.join(KNOB_MODES)}",
+           "`scale`: every input times the knob's value; `set`: every input at the value "
+           "(a share of a group: the group's other shares rescale to keep the sum 1)"),
+    RunKey("calibration.knobs[].bounds", "array of 2 floats", None,
+           "`[low, high]` with low < high; `low >= 0` on shares",
+           "the range the fit may use", required=True),
+    RunKey("calibration.knobs[].start", "float", None, "a number within the bounds",
+           "where the fit starts", default_text="1 (scale), else the inputs' mean value, "
+           "clipped to the bounds"),
+    RunKey("calibration.knobs[].source", "string", "", "any text",
+           "where the bounds come from (shown in `calibration.csv`)"),
+    # ---------------------------------------------------- [[calibration.targets]]
+    RunKey("calibration.targets[].name", "string", None, "unique among the targets",
+           "the target's name in `calibration_targets.csv`",
+           default_text="the metric, or `<scenario>:<metric>`"),
+    RunKey("calibration.targets[].metric", "string", "hidden_flows_mt", "a metric name",
+           "the metric at nominal inputs (with `scenario`: its relative change)"),
+    RunKey("calibration.targets[].scenario", "string", None, "a `[[scenarios]]` name",
+           "the target is the scenario's change of the metric, (scenario - baseline) / "
+           "baseline (negative for a reduction)", default_text="none (the baseline value)"),
+    RunKey("calibration.targets[].value", "float", None, "a finite number",
+           "the published value", required=True),
+    RunKey("calibration.targets[].band", "float or array of 2 floats", None,
+           "a half-width > 0, or `[low, high]` with low < high around `value`",
+           "the target holds when the achieved value lies in the band", required=True),
+    RunKey("calibration.targets[].weight", "float", 1.0, "a number > 0",
+           "weight of the target's misfit (in band widths) in the least-squares fit"),
+    RunKey("calibration.targets[].source", "string", "", "any text",
+           "the publication of the value"),
     # --------------------------------------------------------------- [overrides]
     RunKey("overrides.<parameter>", "float or table", None,
            "a distribution needs a `dist` name (or a `stats_arrays` `uncertainty type`)",
@@ -396,6 +478,97 @@ def _overrides(file: Path | str, key: str, d: Any) -> dict[str, dict[str, Any]]:
                                   "(or a stats_arrays 'uncertainty type')", spec)
             out[name] = dict(spec)
     return out
+
+
+def _str_list(file: Path | str, key: str, v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        raise ConfigError(file, key, "must be a non-empty list of names or patterns", v)
+    return tuple(v)
+
+
+def _pair(file: Path | str, key: str, v: Any, what: str) -> tuple[float, float]:
+    if not isinstance(v, list) or len(v) != 2 or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+            for x in v):
+        raise ConfigError(file, key, f"must be {what}", v)
+    lo, hi = float(v[0]), float(v[1])
+    if not lo < hi:
+        raise ConfigError(file, key, "low must be below high (a band or range of width "
+                          "0 or less)", v)
+    return lo, hi
+
+
+def _calibration(file: Path | str, d: Any, scenario_names: set[str]) -> CalibrationConfig:
+    d = _table(file, "calibration", d)
+    _check_keys(file, "calibration.", d, _allowed("calibration"))
+    knobs: list[KnobConfig] = []
+    for i, k in enumerate(_array(file, "calibration.knobs", d.get("knobs", []))):
+        key = f"calibration.knobs[{i}]"
+        _check_keys(file, f"{key}.", k, _allowed("calibration.knobs[]"))
+        name = k.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name) \
+                or name in {x.name for x in knobs}:
+            raise ConfigError(file, f"{key}.name", "must be a unique simple name", name)
+        if "inputs" not in k or "bounds" not in k:
+            raise ConfigError(file, key, "a knob needs 'inputs' and 'bounds'", name)
+        inputs = _str_list(file, f"{key}.inputs", k["inputs"])
+        lo, hi = _pair(file, f"{key}.bounds", k["bounds"], "[low, high], two numbers")
+        mode = _choice(file, f"{key}.mode", k.get("mode", "scale"), KNOB_MODES)
+        start = k.get("start")
+        if start is not None:
+            start = _number(file, f"{key}.start", start, lo, hi, f"[{lo:g}, {hi:g}] (the bounds)")
+        src = k.get("source", "")
+        if not isinstance(src, str):
+            raise ConfigError(file, f"{key}.source", "must be a string", src)
+        knobs.append(KnobConfig(name, inputs, lo, hi, mode, start, src))
+    targets: list[TargetConfig] = []
+    for i, t in enumerate(_array(file, "calibration.targets", d.get("targets", []))):
+        key = f"calibration.targets[{i}]"
+        _check_keys(file, f"{key}.", t, _allowed("calibration.targets[]"))
+        metric = t.get("metric", "hidden_flows_mt")
+        if not isinstance(metric, str) or not metric:
+            raise ConfigError(file, f"{key}.metric", "must be a metric name", metric)
+        scen = t.get("scenario")
+        if scen is not None and scen not in scenario_names:
+            raise ConfigError(file, f"{key}.scenario", "names no [[scenarios]] of this run "
+                              f"({', '.join(sorted(scenario_names)) or 'none'})", scen)
+        if "value" not in t or "band" not in t:
+            raise ConfigError(file, key, "a target needs 'value' and 'band'", None)
+        value = _number(file, f"{key}.value", t["value"], -math.inf, math.inf,
+                        "(-inf, inf)")
+        band = t["band"]
+        if isinstance(band, list):
+            lo, hi = _pair(file, f"{key}.band", band, "a half-width or [low, high]")
+            if not lo <= value <= hi:
+                raise ConfigError(file, f"{key}.band", f"must contain the value {value:g}",
+                                  band)
+        else:
+            half = _number(file, f"{key}.band", band, 0.0, math.inf, "(0, inf) (a half-width)")
+            if half <= 0:
+                raise ConfigError(file, f"{key}.band", "must be wider than 0: a target "
+                                  "holds within its band", band)
+            lo, hi = value - half, value + half
+        name = t.get("name", metric if scen is None else f"{scen}:{metric}")
+        if not isinstance(name, str) or not name or name in {x.name for x in targets}:
+            raise ConfigError(file, f"{key}.name", "must be a unique name (two targets on "
+                              "one metric need names)", name)
+        weight = _number(file, f"{key}.weight", t.get("weight", 1.0), 0.0, math.inf,
+                         "(0, inf)")
+        if weight <= 0:
+            raise ConfigError(file, f"{key}.weight", "must be above 0", weight)
+        src = t.get("source", "")
+        if not isinstance(src, str):
+            raise ConfigError(file, f"{key}.source", "must be a string", src)
+        targets.append(TargetConfig(name, metric, value, lo, hi, scen, weight, src))
+    if targets and not knobs:
+        raise ConfigError(file, "calibration.knobs", "targets need at least one knob", None)
+    return CalibrationConfig(tuple(knobs), tuple(targets))
+
+
+def _array(file: Path | str, key: str, v: Any) -> list[dict[str, Any]]:
+    if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+        raise ConfigError(file, key, f"must be an array of tables ([[{key}]])", v)
+    return v
 
 
 def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
@@ -519,11 +692,13 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
             sname, _switches(file, f"{key}.", merged),
             _overrides(file, f"{key}.overrides", s.get("overrides", {})), s_alloc))
     overrides = _overrides(file, "overrides", data.get("overrides", {}))
+    calibration = _calibration(file, data.get("calibration", {}), seen)
     return RunConfig(
         name=name, path=Path(file) if file != "<run>" else None, dataset=dataset,
         dataset_source=" ".join(source.split()), domestic=domestic, allocation=allocation, baseline=baseline, montecarlo=montecarlo,
         sensitivity=sensitivity, scenarios=tuple(scenarios), overrides=overrides,
         resolved=dict(data), report=_bool(file, "report", data.get("report", True)),
+        calibration=calibration,
     )
 
 

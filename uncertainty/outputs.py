@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CALIBRATION",
+    "CALIBRATION_CONFLICTS",
+    "CALIBRATION_TARGETS",
     "COVERAGE",
     "FIGURES",
     "FILES",
@@ -81,6 +84,22 @@ PROOF = OutputFile(
     "proof.csv", ("site", "predicted", "predicted_conf", "observed", "observed_se", "n_draws"),
     "the priorities checked: predicted against observed variance reductions of the top "
     "sites when measured (`uncertainty priorities --proof K` only)")
+CALIBRATION = OutputFile(
+    "calibration.csv", ("knob", "value", "low", "high", "at_bound", "profile_low",
+                        "profile_high"),
+    "the knobs of `uncertainty calibrate`: fitted value, bounds, which bound is active, and "
+    "the range over which every holding target still holds (other knobs at the fit); "
+    "written under `calibration/`")
+CALIBRATION_TARGETS = OutputFile(
+    "calibration_targets.csv", ("target", "value", "band", "band_low", "band_high",
+                                "achieved", "holds"),
+    "the targets of `uncertainty calibrate`: published value, band, achieved value at the "
+    "fit and whether it holds")
+CALIBRATION_CONFLICTS = OutputFile(
+    "calibration_conflicts.csv", ("target", "other", "target_holds_when_pushed", "cost",
+                                  "active_bounds"),
+    "the targets that pull against each other: for each failing target, what pushing it "
+    "to hold costs each other target (band units) and the knob bounds active there")
 MANIFEST = OutputFile(
     "manifest.json", (),
     "seed, samples, chunk size, software versions, SHA-256 of every input, the resolved "
@@ -94,7 +113,9 @@ TABLES = OutputFile("tables", (), "the report's tables (Markdown and LaTeX)")
 
 #: Every file and folder of an out folder, in the order the documentation lists them.
 FILES: tuple[OutputFile, ...] = (SUMMARY, SAMPLES, SOBOL, SOBOL_CONVERGENCE, SCENARIOS,
-                                 PARAMETERS, COVERAGE, PROVENANCE, PRIORITIES, PROOF, MANIFEST,
+                                 PARAMETERS, COVERAGE, PROVENANCE, PRIORITIES, PROOF,
+                                 CALIBRATION, CALIBRATION_TARGETS, CALIBRATION_CONFLICTS,
+                                 MANIFEST,
                                  PROGRESS, REPORT, FIGURES, TABLES)
 
 #: The files of a finished run that a fresh start removes (besides the Parquet parts).

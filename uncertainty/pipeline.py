@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from uncertainty import budget as budgets
-from uncertainty import executor, outputs, rng, scenarios, store
+from uncertainty import calibration, executor, outputs, rng, scenarios, store
 from uncertainty.budget import Budget
 from uncertainty.config import ConfigError, RunConfig
 from uncertainty.data import Dataset, coverage_table
@@ -82,7 +82,7 @@ def default_out_dir(run: RunConfig, kind: str = "montecarlo") -> Path:
     base = run.path.parent if own else Path.cwd() / "runs"
     out = base / "out" / run.name
     return out / {"montecarlo": "", "deterministic": "nominal", "sobol": "sobol",
-                  "priorities": ""}[kind]
+                  "priorities": "", "calibration": "calibration"}[kind]
 
 
 def _holds_montecarlo(out: Path) -> bool:
@@ -847,6 +847,89 @@ def run_priorities(run: RunConfig, out_dir: str | Path, *, n_base: int | None = 
         print(f"wrote {out / outputs.PRIORITIES.name}"
               + (f" and {out / outputs.PROOF.name}" if proof_frame is not None else ""))
     return frame
+
+
+def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | None = None,
+                    in_place: bool = False, quiet: bool = False) -> calibration.Calibration:
+    """``uncertainty calibrate``: fit the run's knobs (:mod:`uncertainty.calibration`),
+    write ``calibration.csv``, ``calibration_targets.csv`` and
+    ``calibration_conflicts.csv`` to ``out_dir`` and, with ``apply``, a calibrated copy
+    of the dataset there (``in_place``: ``apply`` may be the run's own dataset folder,
+    whose changed tables are then replaced one by one).
+
+    The copy is checked: its nominal model gives every target's achieved value (to
+    1e-8 relative).
+
+    Raises
+    ------
+    ConfigError
+        The run file's ``[calibration]`` is missing or broken.
+    OutputPathError
+        ``apply`` is not empty (or is the run's dataset without ``in_place``).
+    """
+    out = Path(out_dir)
+    store.check_out_folder(out)
+    dest = None if apply is None else Path(apply)
+    if dest is not None:
+        _check_apply(run, dest, in_place)
+    ds, model = model_for(run)
+    cal = calibration.calibrate(run, ds, model)
+    tables = calibration.calibrated_tables(cal) if dest is not None else {}
+    with store.lock_folder(out):
+        store.write_csv(out / outputs.CALIBRATION.name, cal.knobs)
+        store.write_csv(out / outputs.CALIBRATION_TARGETS.name, cal.targets)
+        store.write_csv(out / outputs.CALIBRATION_CONFLICTS.name, cal.conflicts)
+    if dest is not None:
+        store.write_folder_copy(run.dataset, dest, {
+            name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+            for name, df in tables.items()})
+        _check_copy(run, dest, cal)
+    if not quiet:
+        print(format_calibration(cal))
+        print(f"wrote {out / outputs.CALIBRATION.name}, {outputs.CALIBRATION_TARGETS.name} "
+              f"and {outputs.CALIBRATION_CONFLICTS.name}"
+              + (f"; calibrated dataset in {dest}" if dest is not None else ""))
+    return cal
+
+
+def format_calibration(cal: calibration.Calibration) -> str:
+    """The knobs, targets and conflicts as text tables."""
+    k = cal.knobs[["knob", "value", "low", "high", "at_bound", "profile_low", "profile_high"]]
+    t = cal.targets[["target", "value", "band_low", "band_high", "achieved", "holds"]]
+    parts = ["knobs", k.to_string(index=False), "", "targets", t.to_string(index=False)]
+    if len(cal.conflicts):
+        c = cal.conflicts[["target", "other", "target_holds_when_pushed", "cost",
+                           "active_bounds"]]
+        parts += ["", "conflicts (pushing target to hold costs other, in band widths)",
+                  c.to_string(index=False)]
+    else:
+        parts += ["", "every target holds" if cal.all_hold else "no conflicts"]
+    return "\n".join(parts)
+
+
+def _check_apply(run: RunConfig, dest: Path, in_place: bool) -> None:
+    same = dest.resolve() == Path(run.dataset).resolve()
+    if same and not in_place:
+        raise store.OutputPathError(f"{dest}: --apply would overwrite the run's own dataset; "
+                                    "give a new folder for the calibrated copy")
+    if not same and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise store.OutputPathError(f"{dest}: --apply needs a new or empty folder (it holds "
+                                    "files, which a calibrated copy would mix with)")
+
+
+def _check_copy(run: RunConfig, dest: Path, cal: calibration.Calibration) -> None:
+    from dataclasses import replace
+
+    copy = replace(run, dataset=dest.resolve())
+    ds, model = model_for(copy)
+    p = calibration.CalibrationProblem(copy, ds, model)
+    x = np.array([1.0 if k.config.mode == "scale" else cal.values[k.config.name]
+                  for k in p.knobs])
+    got = p.achieved(x)
+    want = cal.targets["achieved"].to_numpy(float)
+    if not np.allclose(got, want, rtol=1e-8, atol=1e-12):
+        raise RuntimeError(f"the calibrated copy in {dest} gives {got.tolist()}, the fit "
+                           f"{want.tolist()}")  # a bug, not input
 
 
 def _write_report(out: Path, *, quiet: bool) -> None:

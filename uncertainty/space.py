@@ -53,7 +53,7 @@ from uncertainty.errors import UserError
 from uncertainty.model import Model
 
 __all__ = ["KINDS", "OverrideChecker", "ParameterSpace", "SpaceError", "build_space",
-           "check_overrides"]
+           "check_overrides", "wildcard"]
 
 def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
     """Parameter indices ``(grade, stripping ratio, recovery)`` of the given mines.
@@ -485,7 +485,7 @@ class _Lookup:
                    set(table["group"].tolist()) - {""})
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
+def wildcard(pattern: str) -> re.Pattern[str]:
     """``*`` (any run of characters) and ``?`` (one character) as wildcards; brackets are
     literal, so ``stripping_ratio[CU-*]`` matches every copper mine (fnmatch would read
     ``[...]`` as a character class)."""
@@ -526,7 +526,7 @@ def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
         if pattern in index:
             hits = [index[pattern]]
         else:
-            rx = _wildcard(pattern)
+            rx = wildcard(pattern)
             hits = [i for i, nm in enumerate(names) if rx.fullmatch(nm)]
         if not hits:
             raise SpaceError(f"override names an unknown input '{pattern}' (no parameter matches; "

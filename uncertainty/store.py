@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,7 @@ __all__ = [
     "software_versions",
     "write_bytes",
     "write_csv",
+    "write_folder_copy",
     "write_json",
     "write_parquet",
     "write_text",
@@ -113,6 +115,34 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
     """Write a DataFrame as CSV atomically (full float precision, ``\\n`` line ends)."""
     return write_text(path, df.to_csv(index=False, lineterminator="\n", float_format="%.17g"))
+
+
+def write_folder_copy(source: str | Path, dest: str | Path, replaced: Mapping[str, bytes]
+                      ) -> Path:
+    """Copy the files of ``source`` to ``dest`` (new or empty), with the files named in
+    ``replaced`` given new contents. The copy is filled in a hidden folder beside ``dest``
+    and renamed, so a failure leaves no half-written folder. ``dest == source`` replaces
+    the named files in place, each atomically."""
+    source, dest = Path(source), Path(dest)
+    if dest.resolve() == source.resolve():
+        for name, data in replaced.items():
+            write_bytes(dest / name, data)
+        return dest
+    tmp = dest.parent / f".{dest.name}.copying"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        for f in sorted(source.iterdir()):
+            if f.is_file():
+                write_bytes(tmp / f.name, replaced[f.name] if f.name in replaced
+                            else f.read_bytes())
+        if dest.exists():
+            dest.rmdir()
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
 
 
 def write_json(path: str | Path, obj: Any) -> Path:

@@ -112,9 +112,12 @@ def make_out(folder: Path, *, run_name: str = EVIL, mine_name: str = EVIL) -> Pa
     ds.mkdir(exist_ok=True)
     pd.DataFrame({"mine_id": ["M-EVIL", "M-2"], "name": [mine_name, "Second mine"],
                   "synthetic": ["true", "true"]}).to_csv(ds / "mines.csv", index=False)
-    pd.DataFrame({"knob": ["other_stripping_multiplier"], "value": [2.229],
-                  "target_metric": ["hidden_flows_mt"], "target": [1106],
-                  "achieved": [1105.82]}).to_csv(ds / "calibration.csv", index=False)
+    pd.DataFrame({"knob": ["stripping_iron"], "value": [1.8], "low": [0.5], "high": [2.04],
+                  "at_bound": [""], "profile_low": [1.7], "profile_high": [1.9]}
+                 ).to_csv(ds / "calibration.csv", index=False)
+    pd.DataFrame({"target": ["hidden_flows_mt"], "value": [1106], "band": [22],
+                  "band_low": [1084], "band_high": [1128], "achieved": [1105.82],
+                  "holds": [True]}).to_csv(ds / "calibration_targets.csv", index=False)
     samples = _samples(rng)
     (folder / "samples.parquet").mkdir(exist_ok=True)
     samples.to_parquet(folder / "samples.parquet" / "part-000000.parquet", index=False)

@@ -26,6 +26,7 @@ from uncertainty.data.fill import (
     read_archetypes,
 )
 from uncertainty.data.schema import (
+    CONC_GRADE_MAX,
     CONC_GRADE_TOLERANCE,
     GLOBAL_PARAMETERS,
     GRADE_BASIS_FACTORS,
@@ -250,6 +251,16 @@ def load_dataset(path: str | Path) -> Dataset:
             column="conc_grade",
             value=float(mines["conc_grade"].iloc[i]),
         )
+    for j, (metal, basis, conc) in enumerate(zip(mines["metal"], mines["grade_unit"],
+                                                  mines["conc_grade"], strict=True)):
+        top = CONC_GRADE_MAX.get((str(metal), str(basis)))
+        if top is not None and conc > top[0] * (1.0 + CONC_GRADE_TOLERANCE):
+            raise DataValidationError(
+                p["mines"], f"conc_grade must not exceed {top[0]:g}, the {metal} fraction of "
+                f"{top[1]} (the stoichiometric maximum for {metal} ore reported as "
+                f"'{basis}'): a richer concentrate would understate the tailings",
+                row=lines["mines"][j], row_id=f"mine_id={mines['mine_id'].iloc[j]}",
+                column="conc_grade", value=float(conc))
     if not float(fleet["count"].sum()) > 0.0:
         raise DataValidationError(
             p["fleet"], "at least one vehicle count must be positive (every metric is per "

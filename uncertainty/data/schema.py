@@ -29,6 +29,7 @@ from pathlib import Path
 from uncertainty.errors import UserError
 
 __all__ = [
+    "CONC_GRADE_MAX",
     "CONC_GRADE_TOLERANCE",
     "CV",
     "GLOBAL_PARAMETERS",
@@ -56,6 +57,29 @@ GRADE_BASIS_FACTORS: dict[str, float] = {
     "Li2O": 0.4646,
     "Al2O3": 0.529,
     "REO": 0.85,
+}
+
+#: The richest a concentrate can be, per (metal, grade basis of the ore): the metal's mass
+#: fraction in the pure mineral (or product) it is concentrated as, from the formula and
+#: the IUPAC standard atomic weights; ``conc_grade`` above it is refused. Keyed by basis
+#: because the basis says what is mined: lithium reported as Li2O is spodumene, as metal a
+#: brine whose product is lithium carbonate. Metals absent here are not checked.
+CONC_GRADE_MAX: dict[tuple[str, str], tuple[float, str]] = {
+    ("aluminium", "Al2O3"): (0.5293, "alumina, Al2O3"),
+    ("aluminium", "metal"): (0.5293, "alumina, Al2O3"),
+    ("iron", "metal"): (0.7236, "magnetite, Fe3O4 (hematite Fe2O3: 0.6994)"),
+    ("copper", "metal"): (0.7986, "chalcocite, Cu2S"),
+    ("zinc", "metal"): (0.6710, "sphalerite, ZnS"),
+    ("lead", "metal"): (0.8660, "galena, PbS"),
+    ("nickel", "metal"): (0.7331, "heazlewoodite, Ni3S2"),
+    ("cobalt", "metal"): (0.6410, "heterogenite, CoO(OH)"),
+    ("manganese", "metal"): (0.7203, "hausmannite, Mn3O4 (pyrolusite MnO2: 0.6319)"),
+    ("lithium", "Li2O"): (0.03729, "spodumene, LiAlSi2O6"),
+    ("lithium", "metal"): (0.1879, "lithium carbonate, Li2CO3"),
+    ("molybdenum", "metal"): (0.5994, "molybdenite, MoS2"),
+    ("tin", "metal"): (0.7877, "cassiterite, SnO2"),
+    ("rare_earths", "REO"): (0.85, "rare-earth oxide (the REO-to-metal factor)"),
+    ("rare_earths", "metal"): (0.85, "rare-earth oxide (the REO-to-metal factor)"),
 }
 
 MINING_METHODS = ("open_pit", "underground", "brine")

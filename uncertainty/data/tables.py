@@ -31,6 +31,7 @@ from uncertainty.data.schema import (
 __all__ = [
     "PLAUSIBILITY_FILE",
     "plausibility_table",
+    "raw_cells",
     "read_plausibility",
     "read_table",
 ]
@@ -160,6 +161,12 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[int]]:
     if len(lines) != len(raw):  # pandas split the rows otherwise: number them in order
         lines = list(range(2, len(raw) + 2))
     return raw, lines
+
+
+def raw_cells(path: str | Path) -> pd.DataFrame:
+    """The cells of a CSV file as strings, unvalidated (for rewriting some of them and
+    leaving the rest exactly as given)."""
+    return _read_csv(Path(path))[0]
 
 
 def read_table(path: Path, spec: TableSpec,

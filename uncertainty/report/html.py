@@ -603,14 +603,24 @@ def _limitations_html(results: Results) -> str:
                    "shipped with the toolkit is synthetic.</p>")
     out.extend(f"<p>{_e(n)}</p>" for n in results.notes)
     if results.calibration is not None:
-        c = results.calibration
-        rows = tuple((str(r["knob"]), format_number(float(r["value"])), str(r["target_metric"]),
-                      format_number(float(r["target"])), format_number(float(r["achieved"])))
-                     for r in c.to_dict("records"))
-        out.append("<p>Calibrated values of the dataset (calibration.csv): each knob was solved "
-                   "to reproduce one of the study's results at nominal values.</p>")
-        out.append(_html_table(Table(("knob", "value", "target metric", "target", "achieved"),
-                                     rows, "lrlrr", caption="Calibration", id="calibration")))
+        rows = tuple((str(r["knob"]), format_number(float(r["value"])),
+                      format_number(float(r["low"])), format_number(float(r["high"])),
+                      str(r["at_bound"]) if isinstance(r["at_bound"], str) else "")
+                     for r in results.calibration.to_dict("records"))
+        out.append("<p>Calibrated values of the dataset (calibration.csv, fitted by "
+                   "<code>uncertainty calibrate</code> within the bounds shown).</p>")
+        out.append(_html_table(Table(("knob", "value", "low", "high", "at bound"), rows,
+                                     "lrrrl", caption="Calibration knobs", id="calibration")))
+    if results.calibration_targets is not None:
+        rows = tuple((str(r["target"]), format_number(float(r["value"])),
+                      f"[{format_number(float(r['band_low']))}, "
+                      f"{format_number(float(r['band_high']))}]",
+                      format_number(float(r["achieved"])),
+                      "yes" if str(r["holds"]).lower() == "true" else "no")
+                     for r in results.calibration_targets.to_dict("records"))
+        out.append(_html_table(Table(("target", "value", "band", "achieved", "holds"), rows,
+                                     "lrrrl", caption="Calibration targets",
+                                     id="calibration-targets")))
     t = study_targets_table(results)
     failing = [r[0] for r in t.rows if r[5] == "no"]
     out.append("<p>The study's headline results against this run. Targets not calibrated are "

@@ -52,6 +52,7 @@ class Results:
     scenarios: pd.DataFrame | None = None
     mines: pd.DataFrame | None = None
     calibration: pd.DataFrame | None = None
+    calibration_targets: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
     coverage: pd.DataFrame | None = None
     provenance: pd.DataFrame | None = None
@@ -246,7 +247,7 @@ def load_results(out_dir: str | Path) -> Results:
     run = _section(manifest, "run")
     if run.get("scenarios") or (out / outputs.SCENARIOS.name).exists():
         scenarios = _read(out / outputs.SCENARIOS.name, SCENARIO_COLUMNS, SCENARIO_COLUMNS[2:])
-    mines = calibration = None
+    mines = calibration = calibration_targets = None
     notes: list[str] = []
     dataset = manifest.get("dataset")
     if dataset:
@@ -255,10 +256,12 @@ def load_results(out_dir: str | Path) -> Results:
             mines = store.read_csv(ds / "mines.csv", required=("mine_id", "name"))
         else:
             notes.append(f"The dataset's mines.csv was not found at {ds}; mines are shown by id.")
-        if (ds / "calibration.csv").is_file():
-            calibration = store.read_csv(ds / "calibration.csv",
-                                         required=("knob", "value", "target_metric", "target",
-                                                   "achieved"))
+        if (ds / outputs.CALIBRATION.name).is_file():
+            calibration = store.read_csv(ds / outputs.CALIBRATION.name,
+                                         required=outputs.CALIBRATION.columns)
+        if (ds / outputs.CALIBRATION_TARGETS.name).is_file():
+            calibration_targets = store.read_csv(ds / outputs.CALIBRATION_TARGETS.name,
+                                                 required=outputs.CALIBRATION_TARGETS.columns)
     coverage = provenance = None
     if (out / outputs.COVERAGE.name).is_file():
         coverage = store.read_csv(out / outputs.COVERAGE.name, required=outputs.COVERAGE.columns)
@@ -275,7 +278,7 @@ def load_results(out_dir: str | Path) -> Results:
         proof = _numeric(store.read_csv(out / outputs.PROOF.name, required=outputs.PROOF.columns),
                          outputs.PROOF.columns[1:], out / outputs.PROOF.name)
     return Results(out, manifest, summary, parameters, samples, sobol, convergence, scenarios,
-                   mines, calibration, tuple(notes), coverage, provenance, priorities, proof)
+                   mines, calibration, calibration_targets, tuple(notes), coverage, provenance, priorities, proof)
 
 
 def _section(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
