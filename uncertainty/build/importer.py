@@ -46,7 +46,9 @@ Rules (the ``rejects.csv`` rule ids):
   grade, else the archetype's), ``metal_from_ore_tonnage`` (ore processed, else mined,
   x its grade, else the archetype's median, x its recovery, else the archetype's mode;
   bauxite is its own product).
-* Concentrate grades: ``conc_grade_implausible``, ``conc_grade_below_ore``,
+* Concentrate grades: ``conc_grade_implausible``, ``conc_grade_above_mineral`` (richer
+  than the stoichiometric maximum of :data:`~uncertainty.data.CONC_GRADE_MAX`),
+  ``conc_grade_below_ore``,
   ``conc_grade_below_archetype_grade`` (dropped), ``direct_shipping_ore`` (an ore richer
   than its archetype's concentrate: conc_grade = the ore's grade).
 * Stripping ratio, waste rock per t ore mined, one per site, per facility-year in the
@@ -103,7 +105,12 @@ from uncertainty.build.jasansky import (
     _iron_classes,
     _underground_only,
 )
-from uncertainty.data import DEFAULT_ARCHETYPES, GRADE_BASIS_FACTORS, DataValidationError
+from uncertainty.data import (
+    CONC_GRADE_MAX,
+    DEFAULT_ARCHETYPES,
+    GRADE_BASIS_FACTORS,
+    DataValidationError,
+)
 from uncertainty.errors import USER_ERRORS
 
 __all__ = [
@@ -1220,6 +1227,12 @@ class _Importer:
                 self.rej.add(fid, used, "commodities", "grade_ppm", conc, "conc_grade_implausible",
                              f"{metal}: concentrate grade {_g(conc)} below {CONC_GRADE_MIN:g} "
                              "(1 g/t); dropped")
+                conc = math.nan
+            top = CONC_GRADE_MAX.get((metal, my.grade_unit or "metal"))
+            if top is not None and conc > top[0]:
+                self.rej.add(fid, used, "commodities", "grade_ppm", conc, "conc_grade_above_mineral",
+                             f"{metal}: concentrate grade {_g(conc)} above {top[0]:g}, the "
+                             f"metal fraction of {top[1]}; the concentrate grade is dropped")
                 conc = math.nan
             if conc > 0 and grade > 0 and conc < grade * factor:
                 self.rej.add(fid, used, "commodities", "grade_ppm", conc, "conc_grade_below_ore",
