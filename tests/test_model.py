@@ -357,7 +357,7 @@ def test_scenario_lfp_only_changes_nevs(default_model, nominal):
 @pytest.mark.xfail(strict=True, reason=(
     "the study's -3..-12% (LFP switch) fails in the default dataset's calibration "
     "(distributions/calibration_targets.csv): -2.6% of total hidden flows (-19.5% of the "
-    "NEVs'); holding it costs TMR, hidden flows and the clean-energy share their bands "
+    "NEVs'); pushed, it holds (-4.4%) at a cost to the abroad share "
     "(calibration_conflicts.csv)"))
 @pytest.mark.parametrize("basis", ["nev", "total"])
 def test_scenario_lfp_target(default_model, nominal, basis):

@@ -114,7 +114,7 @@ class CalibrationProblem:
     ------
     ConfigError
         A knob matches no input or a systematic factor, its bounds let a share group
-        sum above 1, or a target names an unknown metric.
+        sum above 1, or a target names an unknown metric or is not finite at the start.
     """
 
     def __init__(self, run: RunConfig, ds: Dataset, model: Model,
@@ -178,6 +178,11 @@ class CalibrationProblem:
                 np.zeros(0, dtype=np.int64)
             self._passes.append((pm, sp.nominal.copy(), switches, set_names, own))
         self.n_evaluations = 0
+        a0 = self.achieved(np.array([k.start for k in self.knobs]))
+        for i in np.flatnonzero(~np.isfinite(a0)):
+            raise ConfigError(file, f"calibration.targets[{i}]", "is not a finite number at "
+                              "the knobs' start (the metric is undefined for this dataset, or "
+                              "its baseline is 0)", self.targets[i].name)
 
     # ---------------------------------------------------------------- the model
     def _share_groups(self, file: Any) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -11,6 +11,12 @@
     the headline metrics and metric families of :mod:`uncertainty.metrics`.
 ``output-files``
     the files of an out folder, from :data:`uncertainty.outputs.FILES`.
+``conc-grade-max``
+    the stoichiometric maximum of ``conc_grade`` per metal and grade basis, from
+    :data:`uncertainty.data.CONC_GRADE_MAX`.
+``calibration-tables``
+    the calibration of the shipped default dataset: its targets, knobs and conflicting
+    targets, from ``distributions/calibration*.csv`` (written by the builder).
 
 Each directive emits docutils nodes directly (tables, sections), so the result is the
 same whether the page is Markdown (MyST) or reStructuredText.
@@ -214,6 +220,10 @@ _SECTION_TITLES = {
     "sensitivity.groups": ("sensitivity-groups", "`[sensitivity.groups]`"),
     "scenarios": ("scenarios", "`[[scenarios]]`: one table per scenario"),
     "overrides": ("overrides", "`[overrides]`"),
+    "calibration.knobs": ("calibration-knobs", "`[[calibration.knobs]]`: one table per knob "
+                          "(`uncertainty calibrate`)"),
+    "calibration.targets": ("calibration-targets", "`[[calibration.targets]]`: one table per "
+                            "target"),
 }
 
 
@@ -342,19 +352,82 @@ class OutputFiles(Directive):
         return [table(("file", "columns (at least)", "meaning"), rows, widths=(18, 42, 40))]
 
 
+def _g(v: Any, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits (text as it is)."""
+    try:
+        return f"{float(v):.{digits}g}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+class CalibrationTables(Directive):
+    """The shipped default dataset's calibration (targets, knobs, conflicts)."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        import pandas as pd
+
+        from uncertainty.resources import default_dataset
+
+        folder = default_dataset()
+        doc = self.state.document
+        t = pd.read_csv(folder / "calibration_targets.csv", keep_default_na=False)
+        k = pd.read_csv(folder / "calibration.csv", keep_default_na=False)
+        c = pd.read_csv(folder / "calibration_conflicts.csv", keep_default_na=False)
+        targets = table(
+            ("target", "value", "band", "achieved", "holds", "weight", "source"),
+            [(f"`{r.target}`", _g(r.value), f"[{_g(r.band_low)}, {_g(r.band_high)}]",
+              _g(r.achieved), "yes" if str(r.holds) == "True" else "**no**", _g(r.weight),
+              str(r.source)) for r in t.itertuples()], widths=(18, 8, 14, 10, 6, 6, 38))
+        knobs = table(
+            ("knob", "inputs", "mode", "bounds", "value", "at bound", "profile", "source"),
+            [(f"`{r.knob}`", f"`{r.inputs}`", str(r.mode), f"[{_g(r.low)}, {_g(r.high)}]",
+              _g(r.value), str(r.at_bound), f"[{_g(r.profile_low)}, {_g(r.profile_high)}]",
+              str(r.source)) for r in k.itertuples()],
+            widths=(14, 16, 6, 10, 8, 6, 12, 28))
+        conflicts = table(
+            ("pushed to hold", "costs", "pushed target holds", "achieved when pushed",
+             "other: at the fit", "other: when pushed", "cost (band widths)", "bounds active"),
+            [(f"`{r.target}`", f"`{r.other}`", "yes" if str(r.target_holds_when_pushed) ==
+              "True" else "no", _g(r.target_achieved_when_pushed),
+              _g(r.other_achieved_at_fit), _g(r.other_achieved_when_pushed), _g(r.cost, 3),
+              str(r.active_bounds)) for r in c.itertuples()],
+            widths=(12, 12, 6, 8, 8, 8, 6, 40))
+        return [section("calibration-targets", "Targets", targets, document=doc),
+                section("calibration-knobs", "Knobs", knobs, document=doc),
+                section("calibration-conflicts", "Conflicts", conflicts, document=doc)]
+
+
+class ConcGradeMax(Directive):
+    """The richest concentrate per metal and grade basis."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from uncertainty.data import CONC_GRADE_MAX
+
+        rows = [(metal, f"`{basis}`", f"{top:g}", mineral)
+                for (metal, basis), (top, mineral) in CONC_GRADE_MAX.items()]
+        return [table(("metal", "grade basis", "largest conc_grade", "mineral (formula)"),
+                      rows, widths=(16, 12, 14, 58))]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("data-columns", DataColumns)
     app.add_directive("run-keys", RunKeys)
     app.add_directive("package-layout", PackageLayout)
     app.add_directive("metric-registry", MetricRegistry)
     app.add_directive("output-files", OutputFiles)
+    app.add_directive("calibration-tables", CalibrationTables)
+    app.add_directive("conc-grade-max", ConcGradeMax)
     # the generated pages depend on the code: rebuild them whenever it may have changed
     app.connect("env-get-outdated", _outdated)
     app.connect("autodoc-process-signature", _dataclass_signature)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
-_GENERATED = ("data", "runfile", "api")
+_GENERATED = ("data", "runfile", "api", "calibration")
 
 
 def _dataclass_signature(app: Sphinx, what: str, name: str, obj: Any, options: Any,

@@ -304,7 +304,8 @@ SPECS: dict[str, TableSpec] = {
             Column("conc_grade", rule=UNIT_INTERVAL, optional_value=True, bound=Bound(
                 1e-6, None, "metal per t of concentrate; no concentrate is leaner than "
                 "its ore"), unit="mass fraction of metal in the concentrate",
-                meaning="concentrate grade, not below the ore's metal grade",
+                meaning="concentrate grade, not below the ore's metal grade nor above the "
+                "metal's fraction in its mineral (``CONC_GRADE_MAX``)",
                 default="the archetype's concentrate grade; if it has none, whole-ore "
                 "processing (the ore itself is shipped)"),
             Column("refining_recovery", rule=UNIT_INTERVAL, optional_value=True,
