@@ -270,3 +270,18 @@ def test_the_default_dataset_holds_its_calibration(default_dataset: Any) -> None
             identity[i] = set_values[k.config.name]
     np.testing.assert_allclose(p.achieved(identity), targets["achieved"], rtol=1e-7)
     assert list(targets["target"]) == [t.name for t in run.calibration.targets]
+
+
+def test_the_default_run_file_reproduces_the_shipped_calibration(tmp_path: Path) -> None:
+    """``uncertainty calibrate runs/china-2019.toml --apply DIR`` fits the uncalibrated
+    ``distributions/curated/`` and writes exactly the shipped tables."""
+    from uncertainty.resources import default_dataset, default_run
+
+    out, dest = tmp_path / "out", tmp_path / "calibrated"
+    assert main(["calibrate", str(default_run()), "--out", str(out), "--apply", str(dest),
+                 "--quiet"]) == 0
+    shipped = default_dataset()
+    for name in ("calibration.csv", "calibration_targets.csv", "calibration_conflicts.csv"):
+        assert (out / name).read_bytes() == (shipped / name).read_bytes(), name
+    for f in sorted(dest.glob("*.csv")):
+        assert f.read_bytes() == (shipped / f.name).read_bytes(), f.name

@@ -86,6 +86,8 @@ def _parsed(run: RunConfig, key: str, base: Path) -> Any:
         if name in ("overrides", "allocation"):
             return getattr(s, name)
         return _switch(s.switches, name)
+    if section == "calibration":
+        return getattr(run.calibration, name)
     if section in ("calibration.knobs[]", "calibration.targets[]"):
         return getattr(getattr(run.calibration, section.split(".")[1][:-2])[0], name)
     raise AssertionError(f"no rule to find {key} in a RunConfig")

@@ -24,8 +24,9 @@ def test_the_wheel_ships_the_package_the_default_data_and_the_run_files(tmp_path
     for m in modules:
         path = m.replace(".", "/")
         assert f"{path}.py" in names or f"{path}/__init__.py" in names, m
-    for csv in (ROOT / "distributions").glob("*.csv"):
-        assert f"uncertainty/distributions/{csv.name}" in names
+    for csv in (ROOT / "distributions").rglob("*.csv"):  # the uncalibrated curated/ too
+        rel = csv.relative_to(ROOT / "distributions").as_posix()
+        assert f"uncertainty/distributions/{rel}" in names
     assert "uncertainty/runs/china-2019.toml" in names
     assert not any(n.startswith(("uncertainty/runs/out", "uncertainty/runs/data")) for n in names)
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -373,6 +373,13 @@ class Calibration:
         return bool(self.targets["holds"].all())
 
 
+def fitted_run(run: RunConfig) -> RunConfig:
+    """The run whose dataset the calibration fits: ``calibration.dataset`` when the run
+    file names one (an uncalibrated dataset), else the run itself."""
+    folder = run.calibration.dataset
+    return run if folder is None else replace(run, dataset=folder)
+
+
 def calibrate(run: RunConfig, ds: Dataset | None = None, model: Model | None = None, *,
               profiles: bool = True) -> Calibration:
     """Fit the run's ``[calibration]`` knobs to its targets (see the module docs).
@@ -381,8 +388,8 @@ def calibrate(run: RunConfig, ds: Dataset | None = None, model: Model | None = N
     ----------
     run : RunConfig
     ds, model : Dataset and Model, optional
-        The run's dataset and model (loaded with :func:`~uncertainty.resolve.model_for`
-        when not given).
+        The dataset fitted and its model (loaded with
+        :func:`~uncertainty.resolve.model_for` from :func:`fitted_run` when not given).
     profiles : bool
         Compute each knob's profile (``profile_low``, ``profile_high``; NaN without).
 
@@ -391,6 +398,7 @@ def calibrate(run: RunConfig, ds: Dataset | None = None, model: Model | None = N
     Calibration
     """
     if ds is None or model is None:
+        run = fitted_run(run)
         ds, model = model_for(run)
     p = CalibrationProblem(run, ds, model)
     x = p.fit()

@@ -133,10 +133,12 @@ class TargetConfig:
 
 @dataclass(frozen=True)
 class CalibrationConfig:
-    """Knobs and targets of ``uncertainty calibrate`` (``[calibration]``)."""
+    """Knobs and targets of ``uncertainty calibrate`` (``[calibration]``), and the
+    dataset they are fitted on (None: the run's)."""
 
     knobs: tuple[KnobConfig, ...] = ()
     targets: tuple[TargetConfig, ...] = ()
+    dataset: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,11 @@ RUN_KEYS: tuple[RunKey, ...] = (
     RunKey("scenarios[].overrides", "table", {}, "as `[overrides]`",
            "input values or distributions of this scenario, applied on top of the run's "
            "`[overrides]`"),
+    # ------------------------------------------------------------ [calibration]
+    RunKey("calibration.dataset", "string", None, "a folder of CSV tables",
+           "the dataset the knobs are fitted on and `--apply` copies, relative to the run "
+           "file's folder: an uncalibrated one, so that scale knobs and their bounds refer "
+           "to the values before calibration", default_text="the run's `dataset`"),
     # ------------------------------------------------------ [[calibration.knobs]]
     RunKey("calibration.knobs[].name", "string", None, "a simple name, unique among the knobs",
            "the knob's name in `calibration.csv`", required=True),
@@ -498,9 +505,15 @@ def _pair(file: Path | str, key: str, v: Any, what: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _calibration(file: Path | str, d: Any, scenario_names: set[str]) -> CalibrationConfig:
+def _calibration(file: Path | str, d: Any, scenario_names: set[str], base: Path
+                 ) -> CalibrationConfig:
     d = _table(file, "calibration", d)
     _check_keys(file, "calibration.", d, _allowed("calibration"))
+    folder = d.get("dataset")
+    if folder is not None and (not isinstance(folder, str) or not folder):
+        raise ConfigError(file, "calibration.dataset", "must be a path to a dataset folder",
+                          folder)
+    dataset = None if folder is None else (base / folder).resolve()
     knobs: list[KnobConfig] = []
     for i, k in enumerate(_array(file, "calibration.knobs", d.get("knobs", []))):
         key = f"calibration.knobs[{i}]"
@@ -562,7 +575,7 @@ def _calibration(file: Path | str, d: Any, scenario_names: set[str]) -> Calibrat
         targets.append(TargetConfig(name, metric, value, lo, hi, scen, weight, src))
     if targets and not knobs:
         raise ConfigError(file, "calibration.knobs", "targets need at least one knob", None)
-    return CalibrationConfig(tuple(knobs), tuple(targets))
+    return CalibrationConfig(tuple(knobs), tuple(targets), dataset)
 
 
 def _array(file: Path | str, key: str, v: Any) -> list[dict[str, Any]]:
@@ -692,7 +705,7 @@ def parse_run(data: Mapping[str, Any], *, file: str | Path = "<run>",
             sname, _switches(file, f"{key}.", merged),
             _overrides(file, f"{key}.overrides", s.get("overrides", {})), s_alloc))
     overrides = _overrides(file, "overrides", data.get("overrides", {}))
-    calibration = _calibration(file, data.get("calibration", {}), seen)
+    calibration = _calibration(file, data.get("calibration", {}), seen, base)
     return RunConfig(
         name=name, path=Path(file) if file != "<run>" else None, dataset=dataset,
         dataset_source=" ".join(source.split()), domestic=domestic, allocation=allocation, baseline=baseline, montecarlo=montecarlo,

@@ -851,11 +851,12 @@ def run_priorities(run: RunConfig, out_dir: str | Path, *, n_base: int | None = 
 
 def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | None = None,
                     in_place: bool = False, quiet: bool = False) -> calibration.Calibration:
-    """``uncertainty calibrate``: fit the run's knobs (:mod:`uncertainty.calibration`),
-    write ``calibration.csv``, ``calibration_targets.csv`` and
-    ``calibration_conflicts.csv`` to ``out_dir`` and, with ``apply``, a calibrated copy
-    of the dataset there (``in_place``: ``apply`` may be the run's own dataset folder,
-    whose changed tables are then replaced one by one).
+    """``uncertainty calibrate``: fit the run's knobs (:mod:`uncertainty.calibration`) on
+    its ``calibration.dataset`` (else its dataset), write ``calibration.csv``,
+    ``calibration_targets.csv`` and ``calibration_conflicts.csv`` to ``out_dir`` and,
+    with ``apply``, a calibrated copy of that dataset there (``in_place``: ``apply`` may
+    be the fitted dataset's own folder, whose changed tables are then replaced one by
+    one).
 
     The copy is checked: its nominal model gives every target's achieved value (to
     1e-8 relative).
@@ -869,6 +870,7 @@ def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | 
     """
     out = Path(out_dir)
     store.check_out_folder(out)
+    run = calibration.fitted_run(run)
     dest = None if apply is None else Path(apply)
     if dest is not None:
         _check_apply(run, dest, in_place)

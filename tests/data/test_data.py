@@ -320,11 +320,12 @@ def test_default_dataset(default_dataset):
 
 def test_default_dataset_regenerates_byte_identical(tmp_path):
     """``defaultdata.generate`` is deterministic (fixed seed, 6 significant digits, the
-    calibration from the curated tables)."""
+    calibration of the uncalibrated ``curated/`` dataset)."""
     folder = tmp_path / "distributions"
     shutil.copytree(DEFAULT_DATASET, folder)
     written = ("mines.csv", "globals.csv", "calibration.csv", "calibration_targets.csv",
-               "calibration_conflicts.csv", "supply.csv", "vehicles.csv", "fleet.csv")
+               "calibration_conflicts.csv", "supply.csv", "vehicles.csv", "fleet.csv",
+               "curated/mines.csv", "curated/globals.csv")
     for name in written:
         (folder / name).unlink()
     generate(folder)

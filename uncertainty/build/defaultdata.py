@@ -1,27 +1,30 @@
 """Deterministic generator of the illustrative default 1,784-mine database.
 
-Run ``python -m uncertainty.build.defaultdata distributions/`` (or ``make data``). It reads the
-hand-curated tables of the folder (``metals.csv``, ``countries.csv``, ``supply.csv``,
-``vehicles.csv``, ``fleet.csv``, ``chemistries.csv``, ``battery_mix.csv``) and the
-fitted archetypes (``archetypes.csv``: the table of :mod:`uncertainty.build.archetypes`, fitted
-by :func:`uncertainty.build.archetypefit.fit_archetypes`), and writes
+Run ``python -m uncertainty.build.defaultdata distributions/`` (or ``make data``). The
+uncalibrated dataset lives in ``distributions/curated/``: the hand-curated tables
+(``metals.csv``, ``countries.csv``, ``supply.csv``, ``vehicles.csv``, ``fleet.csv``,
+``chemistries.csv``, ``battery_mix.csv``) and, drawn here from the fitted archetypes
+(``archetypes.csv``: the table of :mod:`uncertainty.build.archetypes`, fitted by
+:func:`uncertainty.build.archetypefit.fit_archetypes`),
 
 * ``mines.csv``: 1,784 synthetic mines (every row has ``synthetic = true``),
-* ``globals.csv``: scalar inputs, the grid hidden flow per kWh calibrated,
-* ``calibration.csv``, ``calibration_targets.csv``, ``calibration_conflicts.csv``: the
-  knobs fitted, the targets achieved and the targets that pull against each other.
+* ``globals.csv``: the scalar inputs before calibration.
+
+The builder calibrates that dataset and writes its tables, with the fit, into
+``distributions/`` itself, beside ``calibration.csv``, ``calibration_targets.csv`` and
+``calibration_conflicts.csv`` (the knobs fitted, the targets achieved and the targets
+that pull against each other).
 
 Every mine is drawn from its archetype's fitted distributions with a fixed seed
 (``numpy.random.default_rng(SEED)``, never the global generator) and values are rounded
 to 6 significant digits, so re-running gives byte-identical files.
 
-Calibration: the drawn tables are calibrated with :func:`uncertainty.calibrate`, over
-the knobs and targets of the default run file's ``[calibration]`` section
-(``runs/china-2019.toml``: stripping-ratio multipliers per metal within the archetypes'
-ranges, China's domestic supply shares, BEV and PHEV copper and battery size, the hidden
-flow per kWh; the study's totals, ratios and scenario reductions as targets), and the
-fit is written into the tables. ``calibration.csv``, ``calibration_targets.csv`` and
-``calibration_conflicts.csv`` record it.
+Calibration: :func:`uncertainty.calibrate` over the knobs and targets of the default run
+file's ``[calibration]`` section (``runs/china-2019.toml``, whose ``calibration.dataset``
+is ``distributions/curated``: stripping-ratio multipliers per metal within the
+archetypes' ranges, China's domestic supply shares, BEV and PHEV copper and battery
+size, the hidden flow per kWh; the study's totals, ratios and scenario reductions as
+targets). ``uncertainty calibrate runs/china-2019.toml`` gives the same fit.
 """
 
 from __future__ import annotations
@@ -50,9 +53,8 @@ __all__ = ["MINE_COUNTS", "SEED", "generate", "main"]
 
 SEED = 20190101
 
-#: Subfolder holding the hand-curated tables a calibration knob moves, as published
-#: (``supply.csv``, ``vehicles.csv``, ``fleet.csv``): each build copies them over the
-#: folder's calibrated ones first, so a rebuild starts from the same inputs.
+#: Subfolder holding the uncalibrated default dataset: the hand-curated tables as
+#: published and the drawn mines; the folder's own tables are its calibrated copy.
 CURATED = "curated"
 
 #: Mines per metal in the default database (sums to 1,784, the study's count).
@@ -190,26 +192,27 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def generate(folder: str | Path, run_file: str | Path | None = None) -> Calibration:
-    """Copy ``folder/curated/*.csv`` into ``folder``, draw ``mines.csv`` and
-    ``globals.csv`` there, calibrate the folder's tables
-    with ``run_file``'s ``[calibration]`` (default: the default run file) and write the
-    fit into them, with ``calibration.csv``, ``calibration_targets.csv`` and
-    ``calibration_conflicts.csv``.
+    """Build the default dataset in ``folder`` from its uncalibrated source
+    ``folder/curated/``: draw ``mines.csv`` and ``globals.csv`` there, calibrate that
+    dataset with ``run_file``'s ``[calibration]`` (default: the default run file), and
+    write its tables with the fit into ``folder``, with ``calibration.csv``,
+    ``calibration_targets.csv`` and ``calibration_conflicts.csv``.
 
     Returns the calibration.
     """
     folder = Path(folder)
-    for f in sorted((folder / CURATED).glob("*.csv")):  # the calibration starts from these
-        store.write_bytes(folder / f.name, f.read_bytes())
+    src = folder / CURATED
     arche = pd.read_csv(folder / "archetypes.csv")
-    _write_csv(_draw_mines(folder, arche), folder / "mines.csv")
+    _write_csv(_draw_mines(src, arche), src / "mines.csv")
     _write_csv(pd.DataFrame(GLOBALS, columns=["parameter", "value", "unit", "gsd", "source"]),
-               folder / "globals.csv")
-    run = replace(load_run(run_file or default_run()), dataset=folder.resolve())
+               src / "globals.csv")
+    run = load_run(run_file or default_run())
+    run = replace(run, calibration=replace(run.calibration, dataset=src.resolve()))
     cal = calibrate(run)
-    store.write_folder_copy(folder, folder, {
-        name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
-        for name, df in calibrated_tables(cal).items()})
+    fitted = {name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+              for name, df in calibrated_tables(cal).items()}
+    for f in sorted(src.glob("*.csv")):
+        store.write_bytes(folder / f.name, fitted.get(f.name) or f.read_bytes())
     store.write_csv(folder / "calibration.csv", cal.knobs)
     store.write_csv(folder / "calibration_targets.csv", cal.targets)
     store.write_csv(folder / "calibration_conflicts.csv", cal.conflicts)
