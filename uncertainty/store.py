@@ -39,6 +39,7 @@ __all__ = [
     "sha256_bytes",
     "sha256_file",
     "software_versions",
+    "staged_folder",
     "write_bytes",
     "write_csv",
     "write_folder_copy",
@@ -117,31 +118,41 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
     return write_text(path, df.to_csv(index=False, lineterminator="\n", float_format="%.17g"))
 
 
-def write_folder_copy(source: str | Path, dest: str | Path, replaced: Mapping[str, bytes]
-                      ) -> Path:
-    """Copy the files of ``source`` to ``dest`` (new or empty), with the files named in
-    ``replaced`` given new contents. The copy is filled in a hidden folder beside ``dest``
-    and renamed, so a failure leaves no half-written folder. ``dest == source`` replaces
-    the named files in place, each atomically."""
-    source, dest = Path(source), Path(dest)
-    if dest.resolve() == source.resolve():
-        for name, data in replaced.items():
-            write_bytes(dest / name, data)
-        return dest
-    tmp = dest.parent / f".{dest.name}.copying"
+@contextlib.contextmanager
+def staged_folder(dest: str | Path) -> Iterator[Path]:
+    """A hidden sibling folder to fill; on success it replaces ``dest`` (which must be
+    absent or empty), on failure it is removed, so ``dest`` is never half-written."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
+    tmp.mkdir()
     try:
-        for f in sorted(source.iterdir()):
-            if f.is_file():
-                write_bytes(tmp / f.name, replaced[f.name] if f.name in replaced
-                            else f.read_bytes())
+        yield tmp
         if dest.exists():
             dest.rmdir()
         tmp.rename(dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_folder_copy(source: str | Path, dest: str | Path, replaced: Mapping[str, bytes]
+                      ) -> Path:
+    """Copy the files of ``source`` to ``dest`` (new or empty), with the files named in
+    ``replaced`` given new contents, through :func:`staged_folder`. ``dest == source``
+    replaces the named files in place, each atomically."""
+    source, dest = Path(source), Path(dest)
+    if dest.resolve() == source.resolve():
+        for name, data in replaced.items():
+            write_bytes(dest / name, data)
+        return dest
+    with staged_folder(dest) as tmp:
+        for f in sorted(source.iterdir()):
+            if f.is_file():
+                write_bytes(tmp / f.name, replaced[f.name] if f.name in replaced
+                            else f.read_bytes())
     return dest
 
 

@@ -82,7 +82,6 @@ import argparse
 import csv
 import io
 import math
-import os
 import shutil
 import statistics
 import sys
@@ -94,6 +93,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uncertainty import store
 from uncertainty.build.defaultdata import archetype_for
 from uncertainty.build.jasansky import (
     _EXCLUDED_FACILITIES,
@@ -1546,12 +1546,7 @@ def import_jasansky(src: str | Path, year: int, out: str | Path, *,
                      for c in sorted(set(mines["country"]) - set(countries))]
 
     # write into a sibling folder, then rename
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with store.staged_folder(out) as tmp:
         for name, (header, _, text) in texts.items():
             if name == "metals.csv":
                 text = _append_rows(text, header, new_metal_rows)
@@ -1562,12 +1557,6 @@ def import_jasansky(src: str | Path, year: int, out: str | Path, *,
         shutil.copyfile(prod_path, tmp / "production.csv")
         _write_rows(tmp / "mines.csv", MINES_COLUMNS, _records(mines))
         _write_rows(tmp / "rejects.csv", REJECT_COLUMNS, _records(rj))
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
     real_m = mines[mines["synthetic"] == "false"]
     syn_m = mines[mines["synthetic"] == "true"]
