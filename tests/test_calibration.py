@@ -21,6 +21,7 @@ from uncertainty.calibration import CalibrationProblem, calibrate, calibrated_ta
 from uncertainty.cli import main
 from uncertainty.config import ConfigError, parse_run
 from uncertainty.data import DataValidationError, load_dataset
+from uncertainty.errors import UserError
 from uncertainty.model import build_model, evaluate_reference
 from uncertainty.resolve import model_for
 
@@ -97,10 +98,12 @@ def test_conflicting_targets_are_a_pair_with_the_active_bound(tmp_path: Path) ->
     assert c.loc[("high", "low"), "active_bounds"] == "grid=high"
     assert not c.loc[("high", "low"), "target_holds_when_pushed"]
     assert c.loc[("high", "low"), "cost"] > 0
-    # 'low' can hold (at grid = 1), at a cost to 'high'
+    # 'low' can hold, at a cost to 'high': pushed into its band, it stops at the edge
+    # facing 'high' (the push weighs its violation, not its distance to the value)
     assert c.loc[("low", "high"), "target_holds_when_pushed"]
     assert c.loc[("low", "high"), "active_bounds"] == ""
-    assert c.loc[("low", "high"), "target_achieved_when_pushed"] == pytest.approx(low, abs=3e-4)
+    assert c.loc[("low", "high"), "target_achieved_when_pushed"] == pytest.approx(
+        low + 0.002, abs=1e-6)
 
 
 def test_profile_on_an_affine_model_is_the_hand_computed_interval(tmp_path: Path) -> None:
@@ -202,7 +205,7 @@ def test_apply_refuses_a_value_filled_on_import(tmp_path: Path) -> None:
               "start": 2.0}]
     cal = calibrate(_run(folder, knobs, [{"metric": "hidden_flows_mt", "value": 1.0,
                                           "band": 0.5}]), profiles=False)
-    with pytest.raises(Exception, match=r"row 3 .*column 'stripping_ratio': blank"):
+    with pytest.raises(UserError, match=r"row 3 .*column 'stripping_ratio': blank"):
         calibrated_tables(cal)
 
 
@@ -219,6 +222,11 @@ TARGET = '[[calibration.targets]]\nmetric = "{metric}"\nvalue = 1.0\nband = {ban
     ({}, {"extra": 'scenario = "nope"\n'}, "names no [[scenarios]]"),
     ({}, {"band": "0"}, "band"),
     ({}, {"band": "[1.0, 1.0]"}, "low must be below high"),
+    ({}, {"band": "[1.0, 2.0]"}, "strictly inside"),
+    ({}, {"extra": 'scenario = ["clean"]\n'}, "names no [[scenarios]]"),
+    ({"inputs": "recovery[*]", "bounds": "[0.5, 1.5]"}, {}, "outside [0, 1]"),
+    ({"inputs": "battery_kwh[bev]", "bounds": "[0.5, 2.0]"}, {}, "outside [10, 30]"),
+    ({"inputs": "supply[copper,*]", "bounds": "[0.5, 1.0]"}, {}, "every share"),
 ])
 def test_bad_calibration_input_exits_2_in_one_line(tmp_path: Path, capsys: Any,
                                                      knob: dict[str, str],
@@ -254,21 +262,21 @@ def test_concentrate_richer_than_its_mineral_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_default_dataset_holds_its_calibration(default_dataset: Any) -> None:
-    """The shipped calibration tables are what the shipped data gives at nominal inputs."""
-    folder = Path(default_dataset.path)
-    targets = pd.read_csv(folder / "calibration_targets.csv")
+    """The shipped calibration tables are what the shipped data gives at nominal inputs,
+    no knob moved."""
+    from dataclasses import replace
+
+    from uncertainty.calibration import nominal_targets
     from uncertainty.config import load_run
     from uncertainty.resources import default_run
 
+    folder = Path(default_dataset.path)
+    targets = pd.read_csv(folder / "calibration_targets.csv")
     run = load_run(default_run())
-    ds, model = model_for(run)
-    p = CalibrationProblem(run, ds, model)
-    identity = np.array([1.0 if k.config.mode == "scale" else k.start for k in p.knobs])
-    set_values = pd.read_csv(folder / "calibration.csv").set_index("knob")["value"]
-    for i, k in enumerate(p.knobs):
-        if k.config.mode == "set":
-            identity[i] = set_values[k.config.name]
-    np.testing.assert_allclose(p.achieved(identity), targets["achieved"], rtol=1e-7)
+    shipped = replace(run, dataset=folder)
+    ds, model = model_for(shipped)
+    np.testing.assert_allclose(nominal_targets(shipped, ds, model), targets["achieved"],
+                               rtol=1e-8)
     assert list(targets["target"]) == [t.name for t in run.calibration.targets]
 
 
@@ -285,3 +293,63 @@ def test_the_default_run_file_reproduces_the_shipped_calibration(tmp_path: Path)
         assert (out / name).read_bytes() == (shipped / name).read_bytes(), name
     for f in sorted(dest.glob("*.csv")):
         assert f.read_bytes() == (shipped / f.name).read_bytes(), f.name
+
+
+def test_a_scenario_keeps_the_inputs_it_overrides(tmp_path: Path) -> None:
+    """A knob moves the baseline's grid hidden flow; a scenario that fixes it (at the
+    dataset's own value) keeps its value, so the scenario is the baseline at 1.5."""
+    folder = _two_mines(tmp_path / "ds")
+    grid = [{"name": "grid", "inputs": ["grid_hf_kg_per_kwh"], "mode": "set",
+             "bounds": [0.5, 5.0]}]
+    run = _run(folder, grid, [{"scenario": "fixed", "value": -0.1, "band": 0.05}],
+               scenarios=[{"name": "fixed", "overrides": {"grid_hf_kg_per_kwh": 1.5}}])
+    ds, model = model_for(run)
+    p = CalibrationProblem(run, ds, model)
+    hf = list(model.metric_names).index("hidden_flows_mt")
+    moved = p.metrics(np.array([3.0]))
+    assert moved["fixed"][hf] == pytest.approx(p.metrics(np.array([1.5]))["<baseline>"][hf],
+                                               rel=1e-12)
+    assert moved["<baseline>"][hf] > moved["fixed"][hf]
+
+
+def test_a_knob_on_an_overridden_input_or_a_site_follower_is_refused(tmp_path: Path) -> None:
+    folder = _two_mines(tmp_path / "ds")
+    grid = [{"name": "grid", "inputs": ["grid_hf_kg_per_kwh"], "mode": "set",
+             "bounds": [0.5, 5.0]}]
+    target = [{"metric": "hidden_flows_mt", "value": 1.0, "band": 0.5}]
+    run = _run(folder, grid, target, overrides={"grid_hf_kg_per_kwh": 2.0})
+    with pytest.raises(ConfigError, match=r"which the run's \[overrides\] sets"):
+        calibrate(run)
+    from data.test_sites import site_tables
+
+    sites = write_dataset(tmp_path / "sites", **site_tables())
+    follower = [{"name": "zn", "inputs": ["stripping_ratio[S1-ZN]"], "bounds": [0.5, 2.0]}]
+    with pytest.raises(ConfigError, match=r"co-product row .* lead row 'stripping_ratio"
+                                          r"\[S1-CU\]'"):
+        calibrate(_run(sites, follower, target))
+
+
+def test_apply_rewrites_the_free_shares_of_a_moved_group(tmp_path: Path) -> None:
+    t = base_tables()
+    third = dict(MINE, mine_id="CU-PER-001", country="PER", grade="0.008")
+    t["countries"].append({"iso3": "PER", "name": "Peru"})
+    t["supply"] = [{"metal": "copper", "country": c, "share": s, "concentration": "100"}
+                   for c, s in (("CHL", "0.6"), ("CHN", "0.3"), ("PER", "0.1"))]
+    second = dict(MINE, mine_id="CU-CHN-001", country="CHN", grade="0.006")
+    folder = write_dataset(tmp_path / "ds", mines=[MINE, second, third],
+                           countries=t["countries"], supply=t["supply"])
+    knobs = [{"name": "chn", "inputs": ["supply[copper,CHN]"], "mode": "set",
+              "bounds": [0.1, 0.6]}]
+    probe = _run(folder, knobs, [{"metric": "hidden_abroad_share", "value": 0.5,
+                                  "band": 0.4}])
+    ds, model = model_for(probe)
+    truth = float(CalibrationProblem(probe, ds, model).achieved(np.array([0.5]))[0])
+    run = _run(folder, knobs, [{"metric": "hidden_abroad_share", "value": truth,
+                                "band": 0.01}])
+    cal = calibrate(run, profiles=False)
+    assert cal.values["chn"] == pytest.approx(0.5, rel=1e-6)
+    supply = calibrated_tables(cal)["supply.csv"].set_index("country")["share"].astype(float)
+    # CHN pinned at the fit, CHL and PER keep their 6:1 proportion and the sum is 1
+    assert supply["CHN"] == pytest.approx(0.5, rel=1e-6)
+    assert supply["CHL"] / supply["PER"] == pytest.approx(6.0, rel=1e-9)
+    assert supply.sum() == pytest.approx(1.0, abs=1e-9)

@@ -61,7 +61,7 @@ from uncertainty.errors import UserError
 from uncertainty.model import Model, evaluate
 from uncertainty.resolve import model_for
 from uncertainty.scenarios import BASELINE, plan_scenarios
-from uncertainty.space import ParameterSpace, build_space, wildcard
+from uncertainty.space import ParameterSpace, build_space, override_rows, wildcard
 
 __all__ = [
     "CONFLICT_COLUMNS",
@@ -87,9 +87,32 @@ CONFLICT_COLUMNS = ("target", "other", "target_holds_when_pushed", "target_achie
                     "active_bounds")
 
 _HOLD_TOL = 1e-4  # band units: a target this far past its band edge still holds
-_PUSH = 1e4  # weight factor on the target pushed in the conflict fits
+_PUSH = 1e4  # weight factor on the violation of the target pushed in the conflict fits
+_AT_BOUND = 1e-4  # share of a knob's range within which it is at its bound
 _CENTRE = 1e-3  # weight of the central misfit in the minimum-violation fit
 _SYSTEMATIC = "systematic"
+
+
+def target_values(metrics: Mapping[str, np.ndarray], metric_index: Mapping[str, int],
+                  targets: Any) -> np.ndarray:
+    """Each target's value from set name -> metrics (``BASELINE`` and the scenarios):
+    the baseline metric, or a scenario's (scenario - baseline) / baseline."""
+    base = metrics[BASELINE]
+    out = np.empty(len(targets))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i, t in enumerate(targets):
+            j = metric_index[t.metric]
+            out[i] = base[j] if t.scenario is None else \
+                (metrics[t.scenario][j] - base[j]) / base[j]
+    return out
+
+
+def nominal_targets(run: RunConfig, ds: Dataset, model: Model) -> np.ndarray:
+    """The run's calibration targets on the dataset as it is (no knob moved)."""
+    space = build_space(run, ds, model)
+    nominal = plan_scenarios(run, ds, model, space).nominal()
+    index = {m: i for i, m in enumerate(model.metric_names)}
+    return target_values(nominal, index, run.calibration.targets)
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,12 @@ class CalibrationProblem:
                                   "names no metric of the model (e.g. hidden_flows_mt, "
                                   "hidden_abroad_share, nev_to_icev_hidden_ratio)", t.metric)
         kinds = self.space.table["level"].tolist()
+        run_overridden = override_rows(self.space, run.overrides)
+        n_g = self.space.n_globals
+        lead = np.asarray(model.mine_lead)
+        follow = np.flatnonzero(lead != np.arange(len(lead)))
+        follow_rows = (n_g + 3 * follow + 1, n_g + 3 * lead[follow] + 1)
+        self._follow = follow_rows
         self.knobs: list[_Knob] = []
         for i, k in enumerate(cal.knobs):
             rows: set[int] = set()
@@ -155,6 +184,18 @@ class CalibrationProblem:
                                       "has no value in the dataset; move the mines' values "
                                       "(e.g. 'stripping_ratio[CU-*]')", pattern)
                 rows.update(hits)
+            fixed = sorted(rows & run_overridden)
+            if fixed:
+                raise ConfigError(file, f"calibration.knobs[{i}].inputs",
+                                  f"moves '{names[fixed[0]]}', which the run's [overrides] "
+                                  "sets; calibrate the dataset's value without the override",
+                                  k.name)
+            for f_row, l_row in zip(*follow_rows, strict=True):
+                if f_row in rows and l_row not in rows:
+                    raise ConfigError(file, f"calibration.knobs[{i}].inputs",
+                                      f"moves '{names[f_row]}', a co-product row that takes "
+                                      f"its site's stripping ratio; move the lead row "
+                                      f"'{names[l_row]}'", k.name)
             r = np.array(sorted(rows), dtype=np.int64)
             if k.start is not None:
                 start = k.start
@@ -167,15 +208,15 @@ class CalibrationProblem:
         self.low = np.array([k.config.low for k in self.knobs])
         self.high = np.array([k.config.high for k in self.knobs])
         self._groups = self._share_groups(file)
-        n_g = self.space.n_globals
-        lead = np.asarray(model.mine_lead)
-        follow = np.flatnonzero(lead != np.arange(len(lead)))
-        self._follow = (n_g + 3 * follow + 1, n_g + 3 * lead[follow] + 1)
-        # each pass: (model, base vector, switches, set names, rows its overrides changed)
+        self._check_limits(file)
+        # each pass: (model, base vector, switches, set names, rows its scenario overrides)
+        scenarios = {s.name: s for s in run.scenarios}
         self._passes = []
         for (pm, sp, switches), set_names in zip(plan.passes, plan.names, strict=True):
-            own = np.flatnonzero(sp.nominal != base) if sp is not self.space else \
-                np.zeros(0, dtype=np.int64)
+            own = np.zeros(0, dtype=np.int64)
+            if sp is not self.space:
+                own = np.array(sorted(override_rows(sp, scenarios[set_names[0]].overrides)),
+                               dtype=np.int64)
             self._passes.append((pm, sp.nominal.copy(), switches, set_names, own))
         self.n_evaluations = 0
         a0 = self.achieved(np.array([k.start for k in self.knobs]))
@@ -200,8 +241,12 @@ class CalibrationProblem:
                 if np.isin(k.rows, members).any() and k.config.low < 0:
                     raise ConfigError(file, f"calibration.knobs[{i}].bounds", f"moves shares of "
                                       f"'{g}': low must be >= 0", [k.config.low, k.config.high])
+            if not len(o) or not self.space.nominal[o].sum() > 0:
+                raise ConfigError(file, "calibration.knobs", f"the knobs move every share of "
+                                  f"'{g}' with a nonzero share, so renormalising the group to 1 "
+                                  "would undo them; leave at least one share free", g)
             top = self._vector(self.high, self.space.nominal, renorm=False)[m].sum()
-            if len(o) and top >= 1.0:
+            if top >= 1.0:
                 names = [self.knobs[i].config.name for i in range(len(self.knobs))
                          if np.isin(self.knobs[i].rows, members).any()]
                 raise ConfigError(file, "calibration.knobs", f"at their upper bounds the knobs "
@@ -209,6 +254,33 @@ class CalibrationProblem:
                                   f"{top:.4g}, above 1", None)
             out.append((m, o))
         return out
+
+    def _check_limits(self, file: Any) -> None:
+        """Refuse knob bounds that move an input outside what its table allows (a grade,
+        recovery or share above 1, a negative value, a battery mode outside its
+        vehicle's minimum and maximum), each knob at either bound, the others at start."""
+        table = self.space.table
+        kinds, names = table["kind"].tolist(), table["name"].tolist()
+        fleet = self.ds.tables["fleet"].set_index("vehicle")
+        start = np.array([k.start for k in self.knobs])
+        for i, k in enumerate(self.knobs):
+            for side, xk in (("low", k.config.low), ("high", k.config.high)):
+                x = start.copy()
+                x[i] = xk
+                v = self._vector(x, self.space.nominal, renorm=False)
+                for j in k.rows.tolist():
+                    lo, hi = 0.0, math.inf
+                    if kinds[j] in ("grade", "recovery", "supply_share", "battery_mix"):
+                        hi = 1.0
+                    if kinds[j] == "battery_kwh":
+                        veh = names[j][len("battery_kwh["):-1]
+                        lo = float(fleet.at[veh, "battery_kwh_min"])
+                        hi = float(fleet.at[veh, "battery_kwh_max"])
+                    if not lo <= v[j] <= hi:
+                        raise ConfigError(
+                            file, f"calibration.knobs[{i}].bounds", f"at its {side} bound the "
+                            f"knob puts '{names[j]}' at {v[j]:.6g}, outside [{lo:g}, {hi:g}] "
+                            "(its table's rule)", [k.config.low, k.config.high])
 
     def _vector(self, x: np.ndarray, base: np.ndarray, *, renorm: bool = True,
                 keep: np.ndarray | None = None) -> np.ndarray:
@@ -221,12 +293,8 @@ class CalibrationProblem:
         if keep is not None and len(keep):
             v[keep] = base[keep]
         if renorm:
-            for m, o in self._groups:
-                if len(o):
-                    rest = base[o].sum()
-                    v[o] = base[o] * (1.0 - v[m].sum()) / rest if rest > 0 else 0.0
-                else:
-                    v[m] /= v[m].sum()
+            for m, o in self._groups:  # the free shares keep their proportions
+                v[o] = base[o] * (1.0 - v[m].sum()) / base[o].sum()
             v[self._follow[0]] = v[self._follow[1]]
         return v
 
@@ -249,20 +317,15 @@ class CalibrationProblem:
 
     def achieved(self, x: np.ndarray) -> np.ndarray:
         """Each target's achieved value at knob values ``x``."""
-        m = self.metrics(x)
-        base = m[BASELINE]
-        out = np.empty(len(self.targets))
-        for i, t in enumerate(self.targets):
-            j = self.metric_index[t.metric]
-            out[i] = base[j] if t.scenario is None else (m[t.scenario][j] - base[j]) / base[j]
-        return out
+        return target_values(self.metrics(x), self.metric_index, self.targets)
 
     def misfit(self, a: np.ndarray) -> np.ndarray:
-        """Band-unit misfits :math:`d_i` of achieved values ``a``."""
+        """Band-unit misfits :math:`d_i` of achieved values ``a`` (NaN: inf)."""
         v = np.array([t.value for t in self.targets])
         lo = np.array([t.low for t in self.targets])
         hi = np.array([t.high for t in self.targets])
-        return np.where(a >= v, (a - v) / (hi - v), (a - v) / (v - lo))
+        d = np.where(a >= v, (a - v) / (hi - v), (a - v) / (v - lo))
+        return np.nan_to_num(d, nan=np.inf)
 
     # ----------------------------------------------------------------- the fits
     def _x(self, z: np.ndarray) -> np.ndarray:
@@ -271,23 +334,28 @@ class CalibrationProblem:
     def _z(self, x: np.ndarray) -> np.ndarray:
         return (np.asarray(x, float) - self.low) / (self.high - self.low)
 
-    def fit(self, weights: np.ndarray | None = None, x0: np.ndarray | None = None
-            ) -> np.ndarray:
-        """Minimum-violation knob values (from a central least-squares fit at ``x0``)."""
-        w = np.array([t.weight for t in self.targets]) if weights is None else weights
-        z0 = self._z(np.array([k.start for k in self.knobs]) if x0 is None else x0)
+    def fit(self, x0: np.ndarray | None = None, push: int | None = None) -> np.ndarray:
+        """Minimum-violation knob values, from a central least-squares fit at ``x0``
+        (default: the knobs' starts). ``push``: the index of a target whose violation
+        weighs 10,000 times more, fitted from ``x0`` directly (a conflict fit)."""
+        w = np.array([t.weight for t in self.targets])
+        wv = w.copy()
+        if push is not None:
+            wv[push] *= _PUSH
+        z0 = np.clip(self._z(np.array([k.start for k in self.knobs]) if x0 is None else x0),
+                     0.0, 1.0)
 
         def central(z: np.ndarray) -> np.ndarray:
             return w * self.misfit(self.achieved(self._x(z)))
 
         def violation(z: np.ndarray) -> np.ndarray:
             d = self.misfit(self.achieved(self._x(z)))
-            return np.concatenate([w * np.maximum(np.abs(d) - 1.0, 0.0), _CENTRE * w * d])
+            return np.concatenate([wv * np.maximum(np.abs(d) - 1.0, 0.0), _CENTRE * w * d])
 
         opts: dict[str, Any] = {"bounds": (0.0, 1.0), "method": "trf", "xtol": 1e-12,
                                 "ftol": 1e-12, "gtol": 1e-12, "diff_step": 1e-7,
                                 "max_nfev": 200 * (len(z0) + 1)}
-        z1 = least_squares(central, np.clip(z0, 0.0, 1.0), **opts).x
+        z1 = least_squares(central, z0, **opts).x if push is None else z0
         z2 = least_squares(violation, z1, **opts).x
         return self._x(z2)
 
@@ -296,8 +364,9 @@ class CalibrationProblem:
 
     def at_bound(self, x: np.ndarray) -> list[str]:
         """'low', 'high' or '' per knob."""
-        span = self.high - self.low
-        return ["low" if xi - lo <= 1e-6 * s else "high" if hi - xi <= 1e-6 * s else ""
+        span = self.high - self.low  # the fit stops within xtol of a bound, not on it
+        return ["low" if xi - lo <= _AT_BOUND * s else "high" if hi - xi <= _AT_BOUND * s
+                else ""
                 for xi, lo, hi, s in zip(x, self.low, self.high, span, strict=True)]
 
     def profile(self, x: np.ndarray, k: int, n_steps: int = 64
@@ -319,7 +388,7 @@ class CalibrationProblem:
         def excess(xk: float) -> np.ndarray:
             y = x.copy()
             y[k] = xk
-            return np.abs(self.misfit(self.achieved(y))[holding]) - level
+            return np.abs(self.misfit(self.achieved(y))[holding]) - level  # NaN: inf
 
         def slack(xk: float) -> float:
             return float(np.max(excess(xk)))
@@ -329,11 +398,10 @@ class CalibrationProblem:
         for bound in (self.low[k], self.high[k]):
             prev, end, stop = float(x[k]), float(bound), ""
             for xk in np.linspace(x[k], bound, n_steps + 1)[1:]:
-                e = excess(float(xk))
-                if e.max() > 0:
-                    stop = names[int(np.argmax(e))]
+                if slack(float(xk)) > 0:
                     end = brentq(slack, prev, float(xk), xtol=1e-12 * max(1.0, abs(xk)),
                                  rtol=1e-12) if slack(prev) <= 0 else prev
+                    stop = names[int(np.argmax(excess(end)))]  # the target at its edge
                     break
                 prev = float(xk)
             ends.append(end)
@@ -428,11 +496,8 @@ def calibrate(run: RunConfig, ds: Dataset | None = None, model: Model | None = N
 def _conflicts(p: CalibrationProblem, x: np.ndarray, a: np.ndarray, viol: np.ndarray,
                hold: np.ndarray) -> pd.DataFrame:
     rows = []
-    w = np.array([t.weight for t in p.targets])
     for i in np.flatnonzero(~hold):
-        wi = w.copy()
-        wi[i] *= _PUSH
-        xp = p.fit(wi, x0=x)
+        xp = p.fit(x0=x, push=int(i))
         ap = p.achieved(xp)
         dp = p.misfit(ap)
         vp = np.maximum(np.abs(dp) - 1.0, 0.0)

@@ -379,7 +379,7 @@ RUN_KEYS: tuple[RunKey, ...] = (
            "a half-width > 0, or `[low, high]` with low < high around `value`",
            "the target holds when the achieved value lies in the band", required=True),
     RunKey("calibration.targets[].weight", "float", 1.0, "a number > 0",
-           "weight of the target's misfit (in band widths) in the least-squares fit"),
+           "weight of the target's misfit (in half-bands, value to band edge) in the fit"),
     RunKey("calibration.targets[].source", "string", "", "any text",
            "the publication of the value"),
     # --------------------------------------------------------------- [overrides]
@@ -542,7 +542,7 @@ def _calibration(file: Path | str, d: Any, scenario_names: set[str], base: Path
         if not isinstance(metric, str) or not metric:
             raise ConfigError(file, f"{key}.metric", "must be a metric name", metric)
         scen = t.get("scenario")
-        if scen is not None and scen not in scenario_names:
+        if scen is not None and (not isinstance(scen, str) or scen not in scenario_names):
             raise ConfigError(file, f"{key}.scenario", "names no [[scenarios]] of this run "
                               f"({', '.join(sorted(scenario_names)) or 'none'})", scen)
         if "value" not in t or "band" not in t:
@@ -552,9 +552,10 @@ def _calibration(file: Path | str, d: Any, scenario_names: set[str], base: Path
         band = t["band"]
         if isinstance(band, list):
             lo, hi = _pair(file, f"{key}.band", band, "a half-width or [low, high]")
-            if not lo <= value <= hi:
-                raise ConfigError(file, f"{key}.band", f"must contain the value {value:g}",
-                                  band)
+            if not lo < value < hi:
+                raise ConfigError(file, f"{key}.band", f"must contain the value {value:g} "
+                                  "strictly inside (misfits are measured from the value to "
+                                  "each edge)", band)
         else:
             half = _number(file, f"{key}.band", band, 0.0, math.inf, "(0, inf) (a half-width)")
             if half <= 0:

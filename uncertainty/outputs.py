@@ -99,7 +99,7 @@ CALIBRATION_CONFLICTS = OutputFile(
     "calibration_conflicts.csv", ("target", "other", "target_holds_when_pushed", "cost",
                                   "active_bounds"),
     "the targets that pull against each other: for each failing target, what pushing it "
-    "to hold costs each other target (band units) and the knob bounds active there")
+    "to hold costs each other target (in half-bands) and the knob bounds active there")
 MANIFEST = OutputFile(
     "manifest.json", (),
     "seed, samples, chunk size, software versions, SHA-256 of every input, the resolved "

@@ -858,8 +858,8 @@ def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | 
     be the fitted dataset's own folder, whose changed tables are then replaced one by
     one).
 
-    The copy is checked: its nominal model gives every target's achieved value (to
-    1e-8 relative).
+    The copy is checked before it is renamed into place: loaded as a dataset, with no
+    knob moved, it gives every target's achieved value (to 1e-8 relative).
 
     Raises
     ------
@@ -873,7 +873,7 @@ def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | 
     run = calibration.fitted_run(run)
     dest = None if apply is None else Path(apply)
     if dest is not None:
-        _check_apply(run, dest, in_place)
+        _check_apply(run, dest, out, in_place)
     ds, model = model_for(run)
     cal = calibration.calibrate(run, ds, model)
     tables = calibration.calibrated_tables(cal) if dest is not None else {}
@@ -884,8 +884,7 @@ def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | 
     if dest is not None:
         store.write_folder_copy(run.dataset, dest, {
             name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
-            for name, df in tables.items()})
-        _check_copy(run, dest, cal)
+            for name, df in tables.items()}, check=lambda folder: _check_copy(run, folder, cal))
     if not quiet:
         print(format_calibration(cal))
         print(f"wrote {out / outputs.CALIBRATION.name}, {outputs.CALIBRATION_TARGETS.name} "
@@ -902,14 +901,17 @@ def format_calibration(cal: calibration.Calibration) -> str:
     if len(cal.conflicts):
         c = cal.conflicts[["target", "other", "target_holds_when_pushed", "cost",
                            "active_bounds"]]
-        parts += ["", "conflicts (pushing target to hold costs other, in band widths)",
+        parts += ["", "conflicts (pushing target to hold costs other, in half-bands)",
                   c.to_string(index=False)]
     else:
         parts += ["", "every target holds" if cal.all_hold else "no conflicts"]
     return "\n".join(parts)
 
 
-def _check_apply(run: RunConfig, dest: Path, in_place: bool) -> None:
+def _check_apply(run: RunConfig, dest: Path, out: Path, in_place: bool) -> None:
+    if out.resolve().is_relative_to(dest.resolve()):
+        raise store.OutputPathError(f"{dest}: --apply must not hold the out folder {out}; "
+                                    "give the calibrated copy a folder of its own")
     same = dest.resolve() == Path(run.dataset).resolve()
     if same and not in_place:
         raise store.OutputPathError(f"{dest}: --apply would overwrite the run's own dataset; "
@@ -919,18 +921,16 @@ def _check_apply(run: RunConfig, dest: Path, in_place: bool) -> None:
                                     "files, which a calibrated copy would mix with)")
 
 
-def _check_copy(run: RunConfig, dest: Path, cal: calibration.Calibration) -> None:
+def _check_copy(run: RunConfig, folder: Path, cal: calibration.Calibration) -> None:
+    """The copy in ``folder``, loaded as a dataset with no knob moved, gives the fit."""
     from dataclasses import replace
 
-    copy = replace(run, dataset=dest.resolve())
+    copy = replace(run, dataset=folder.resolve())
     ds, model = model_for(copy)
-    p = calibration.CalibrationProblem(copy, ds, model)
-    x = np.array([1.0 if k.config.mode == "scale" else cal.values[k.config.name]
-                  for k in p.knobs])
-    got = p.achieved(x)
+    got = calibration.nominal_targets(copy, ds, model)
     want = cal.targets["achieved"].to_numpy(float)
     if not np.allclose(got, want, rtol=1e-8, atol=1e-12):
-        raise RuntimeError(f"the calibrated copy in {dest} gives {got.tolist()}, the fit "
+        raise RuntimeError(f"the calibrated copy gives {got.tolist()}, the fit "
                            f"{want.tolist()}")  # a bug, not input
 
 

@@ -53,7 +53,7 @@ from uncertainty.errors import UserError
 from uncertainty.model import Model
 
 __all__ = ["KINDS", "OverrideChecker", "ParameterSpace", "SpaceError", "build_space",
-           "check_overrides", "wildcard"]
+           "check_overrides", "override_rows", "wildcard"]
 
 def mine_parameters(call0: int, mines: np.ndarray) -> np.ndarray:
     """Parameter indices ``(grade, stripping ratio, recovery)`` of the given mines.
@@ -504,30 +504,43 @@ def _make_dist(pattern: str, spec: Mapping[str, Any]) -> Any:
         raise SpaceError(f"override '{pattern}': {exc}") from exc
 
 
+def _matches(pattern: str, table: pd.DataFrame, lookup: _Lookup) -> tuple[bool, list[int]]:
+    """(is a share group, rows) that an override pattern names: a share group's members,
+    an exact name, or the names its wildcards match."""
+    if pattern in lookup.groups:
+        return True, np.nonzero(table["group"].to_numpy() == pattern)[0].tolist()
+    if pattern in lookup.index:
+        return False, [lookup.index[pattern]]
+    rx = wildcard(pattern)
+    return False, [i for i, nm in enumerate(lookup.names) if rx.fullmatch(nm)]
+
+
+def override_rows(space: ParameterSpace, patterns: Any) -> set[int]:
+    """The rows of ``space`` that override ``patterns`` (names, share groups or shell
+    patterns, as in ``[overrides]``) name."""
+    lookup = _Lookup.of(space.table)
+    return {i for p in patterns for i in _matches(p, space.table, lookup)[1]}
+
+
 def _apply_overrides(table: pd.DataFrame, objs: list[Any], nominal: list[float],
                      overrides: Mapping[str, Mapping[str, Any]],
                      lookup: _Lookup | None = None) -> set[int]:
     """Apply ``overrides`` to ``objs`` and ``nominal`` in place; return the rows changed."""
     lookup = lookup or _Lookup.of(table)
-    names, index, groups = lookup.names, lookup.index, lookup.groups
+    names, groups = lookup.names, lookup.groups
     changed: set[int] = set()
     for pattern, spec in overrides.items():
-        if pattern in groups:
-            idx = np.nonzero(table["group"].to_numpy() == pattern)[0]
+        is_group, hits = _matches(pattern, table, lookup)
+        if is_group:
             d = _make_dist(pattern, spec)
-            if not isinstance(d, dists.Dirichlet) or d.dim != len(idx):
-                raise SpaceError(f"override '{pattern}': a share group of {len(idx)} rows needs "
-                                 f"dist = 'dirichlet' with {len(idx)} shares")
-            for k, j in enumerate(idx.tolist()):
+            if not isinstance(d, dists.Dirichlet) or d.dim != len(hits):
+                raise SpaceError(f"override '{pattern}': a share group of {len(hits)} rows "
+                                 f"needs dist = 'dirichlet' with {len(hits)} shares")
+            for k, j in enumerate(hits):
                 objs[j] = d
                 nominal[j] = d.shares[k]
                 changed.add(j)
             continue
-        if pattern in index:
-            hits = [index[pattern]]
-        else:
-            rx = wildcard(pattern)
-            hits = [i for i, nm in enumerate(names) if rx.fullmatch(nm)]
         if not hits:
             raise SpaceError(f"override names an unknown input '{pattern}' (no parameter matches; "
                              f"names look like 'grid_hf_kg_per_kwh', 'energy_kwh_per_t[copper]', "

@@ -16,7 +16,7 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -138,21 +138,27 @@ def staged_folder(dest: str | Path) -> Iterator[Path]:
         raise
 
 
-def write_folder_copy(source: str | Path, dest: str | Path, replaced: Mapping[str, bytes]
-                      ) -> Path:
+def write_folder_copy(source: str | Path, dest: str | Path, replaced: Mapping[str, bytes],
+                      check: Callable[[Path], None] | None = None) -> Path:
     """Copy the files of ``source`` to ``dest`` (new or empty), with the files named in
-    ``replaced`` given new contents, through :func:`staged_folder`. ``dest == source``
-    replaces the named files in place, each atomically."""
+    ``replaced`` given new contents, through :func:`staged_folder`; ``check`` sees the
+    filled folder before it is renamed (an exception leaves no copy). ``dest == source``
+    replaces the named files in place, each atomically (after ``check`` of a staged
+    copy)."""
     source, dest = Path(source), Path(dest)
-    if dest.resolve() == source.resolve():
-        for name, data in replaced.items():
-            write_bytes(dest / name, data)
-        return dest
-    with staged_folder(dest) as tmp:
+    in_place = dest.resolve() == source.resolve()
+    target = dest.parent / f".{dest.name}.checked" if in_place else dest
+    with staged_folder(target) as tmp:
         for f in sorted(source.iterdir()):
             if f.is_file():
                 write_bytes(tmp / f.name, replaced[f.name] if f.name in replaced
                             else f.read_bytes())
+        if check is not None:
+            check(tmp)
+    if in_place:
+        for name, data in replaced.items():
+            write_bytes(dest / name, data)
+        shutil.rmtree(target)
     return dest
 
 
