@@ -70,7 +70,11 @@ __all__ = [
     "Calibration",
     "CalibrationProblem",
     "calibrate",
+    "calibrated_files",
     "calibrated_tables",
+    "fitted_run",
+    "nominal_targets",
+    "target_values",
 ]
 
 #: Columns of ``calibration.csv``.
@@ -549,6 +553,12 @@ def _key(row: Any) -> dict[str, str]:
     if kind == "battery_mix":
         return {"chemistry": inside[0]}
     return {"parameter": name}
+
+
+def calibrated_files(cal: Calibration) -> dict[str, bytes]:
+    """:func:`calibrated_tables` as the bytes of their CSV files."""
+    return {name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+            for name, df in calibrated_tables(cal).items()}
 
 
 def _fmt(v: float) -> str:

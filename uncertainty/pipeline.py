@@ -850,13 +850,11 @@ def run_priorities(run: RunConfig, out_dir: str | Path, *, n_base: int | None = 
 
 
 def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | None = None,
-                    in_place: bool = False, quiet: bool = False) -> calibration.Calibration:
+                    quiet: bool = False) -> calibration.Calibration:
     """``uncertainty calibrate``: fit the run's knobs (:mod:`uncertainty.calibration`) on
     its ``calibration.dataset`` (else its dataset), write ``calibration.csv``,
     ``calibration_targets.csv`` and ``calibration_conflicts.csv`` to ``out_dir`` and,
-    with ``apply``, a calibrated copy of that dataset there (``in_place``: ``apply`` may
-    be the fitted dataset's own folder, whose changed tables are then replaced one by
-    one).
+    with ``apply``, a calibrated copy of that dataset there.
 
     The copy is checked before it is renamed into place: loaded as a dataset, with no
     knob moved, it gives every target's achieved value (to 1e-8 relative).
@@ -866,25 +864,24 @@ def run_calibration(run: RunConfig, out_dir: str | Path, *, apply: str | Path | 
     ConfigError
         The run file's ``[calibration]`` is missing or broken.
     OutputPathError
-        ``apply`` is not empty (or is the run's dataset without ``in_place``).
+        ``apply`` is not empty, is the fitted dataset's folder or holds ``out_dir``.
     """
     out = Path(out_dir)
     store.check_out_folder(out)
     run = calibration.fitted_run(run)
     dest = None if apply is None else Path(apply)
     if dest is not None:
-        _check_apply(run, dest, out, in_place)
+        _check_apply(run, dest, out)
     ds, model = model_for(run)
     cal = calibration.calibrate(run, ds, model)
-    tables = calibration.calibrated_tables(cal) if dest is not None else {}
+    files = calibration.calibrated_files(cal) if dest is not None else {}
     with store.lock_folder(out):
         store.write_csv(out / outputs.CALIBRATION.name, cal.knobs)
         store.write_csv(out / outputs.CALIBRATION_TARGETS.name, cal.targets)
         store.write_csv(out / outputs.CALIBRATION_CONFLICTS.name, cal.conflicts)
     if dest is not None:
-        store.write_folder_copy(run.dataset, dest, {
-            name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
-            for name, df in tables.items()}, check=lambda folder: _check_copy(run, folder, cal))
+        store.write_folder_copy(run.dataset, dest, files,
+                                check=lambda folder: _check_copy(run, folder, cal))
     if not quiet:
         print(format_calibration(cal))
         print(f"wrote {out / outputs.CALIBRATION.name}, {outputs.CALIBRATION_TARGETS.name} "
@@ -908,15 +905,14 @@ def format_calibration(cal: calibration.Calibration) -> str:
     return "\n".join(parts)
 
 
-def _check_apply(run: RunConfig, dest: Path, out: Path, in_place: bool) -> None:
+def _check_apply(run: RunConfig, dest: Path, out: Path) -> None:
     if out.resolve().is_relative_to(dest.resolve()):
         raise store.OutputPathError(f"{dest}: --apply must not hold the out folder {out}; "
                                     "give the calibrated copy a folder of its own")
-    same = dest.resolve() == Path(run.dataset).resolve()
-    if same and not in_place:
+    if dest.resolve() == Path(run.dataset).resolve():
         raise store.OutputPathError(f"{dest}: --apply would overwrite the run's own dataset; "
                                     "give a new folder for the calibrated copy")
-    if not same and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise store.OutputPathError(f"{dest}: --apply needs a new or empty folder (it holds "
                                     "files, which a calibrated copy would mix with)")
 

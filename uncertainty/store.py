@@ -140,25 +140,18 @@ def staged_folder(dest: str | Path) -> Iterator[Path]:
 
 def write_folder_copy(source: str | Path, dest: str | Path, replaced: Mapping[str, bytes],
                       check: Callable[[Path], None] | None = None) -> Path:
-    """Copy the files of ``source`` to ``dest`` (new or empty), with the files named in
-    ``replaced`` given new contents, through :func:`staged_folder`; ``check`` sees the
-    filled folder before it is renamed (an exception leaves no copy). ``dest == source``
-    replaces the named files in place, each atomically (after ``check`` of a staged
+    """Copy the files of ``source`` to ``dest`` (new or empty, not ``source``), with the
+    files named in ``replaced`` given new contents, through :func:`staged_folder`;
+    ``check`` sees the filled folder before it is renamed (an exception leaves no
     copy)."""
-    source, dest = Path(source), Path(dest)
-    in_place = dest.resolve() == source.resolve()
-    target = dest.parent / f".{dest.name}.checked" if in_place else dest
-    with staged_folder(target) as tmp:
-        for f in sorted(source.iterdir()):
+    dest = Path(dest)
+    with staged_folder(dest) as tmp:
+        for f in sorted(Path(source).iterdir()):
             if f.is_file():
                 write_bytes(tmp / f.name, replaced[f.name] if f.name in replaced
                             else f.read_bytes())
         if check is not None:
             check(tmp)
-    if in_place:
-        for name, data in replaced.items():
-            write_bytes(dest / name, data)
-        shutil.rmtree(target)
     return dest
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from uncertainty import store
-from uncertainty.calibration import Calibration, calibrate, calibrated_tables
+from uncertainty.calibration import Calibration, calibrate, calibrated_files
 from uncertainty.config import load_run
 from uncertainty.data import (
     ARCHETYPE_GRADE_UNITS,
@@ -209,8 +209,7 @@ def generate(folder: str | Path, run_file: str | Path | None = None) -> Calibrat
     run = load_run(run_file or default_run())
     run = replace(run, calibration=replace(run.calibration, dataset=src.resolve()))
     cal = calibrate(run)
-    fitted = {name: df.to_csv(index=False, lineterminator="\n").encode("utf-8")
-              for name, df in calibrated_tables(cal).items()}
+    fitted = calibrated_files(cal)
     for f in sorted(src.glob("*.csv")):
         store.write_bytes(folder / f.name, fitted.get(f.name) or f.read_bytes())
     store.write_csv(folder / "calibration.csv", cal.knobs)
